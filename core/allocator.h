@@ -1,0 +1,39 @@
+#pragma once
+// Allocators. CPU: 64-byte aligned (one cache line, full AVX-512 vectors). CUDA: the caching
+// allocator of caching_allocator.h over cudaMalloc. Both keep statistics.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "core/device.h"
+
+namespace segcore {
+
+struct AllocatorStats {
+    int64_t allocated = 0;        // bytes handed out and not yet returned
+    int64_t reserved = 0;         // bytes obtained from the system (allocated + cached)
+    int64_t peak_allocated = 0;
+    int64_t peak_reserved = 0;
+    int64_t num_allocs = 0;       // calls to allocate
+    int64_t num_raw_allocs = 0;   // calls to the system allocator (cudaMalloc / aligned_alloc)
+    int64_t num_cache_hits = 0;
+    int64_t num_cache_flushes = 0;  // times the cache was released to satisfy a request
+    int64_t num_ooms = 0;
+};
+std::string stats_str(const AllocatorStats& s);  // "allocated 1.2 GiB, reserved 2.0 GiB, peak ..."
+std::string bytes_str(int64_t bytes);            // "1.50 GiB"
+
+inline constexpr size_t kCpuAlignment = 64;
+
+void* cpu_allocate(size_t nbytes);
+void cpu_deallocate(void* p, size_t nbytes) noexcept;
+AllocatorStats cpu_allocator_stats();
+
+// CUDA caching allocator for the given device (throws in a CPU build).
+void* cuda_allocate(size_t nbytes, int device);
+void cuda_deallocate(void* p) noexcept;
+AllocatorStats cuda_allocator_stats(int device);
+void cuda_empty_cache(int device);  // return cached blocks to the driver
+void cuda_reset_peak_stats(int device);
+
+}  // namespace segcore

@@ -1,0 +1,38 @@
+#pragma once
+// Helpers shared by the test suites: tolerances per dtype, closeness checks that report the
+// worst element, poisoning outputs, and random odd shapes.
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace segcore::test {
+
+struct Tolerance {
+    double atol, rtol;
+};
+// Tolerances for comparing a result computed in `t` against an f32/f64 reference.
+Tolerance tolerance_for(DType t);
+
+// Empty string when every element satisfies |a - b| <= atol + rtol * |b| (NaN only matches NaN);
+// otherwise a description of the worst element. Tensors may be on any device and dtype.
+std::string compare(const Tensor& actual, const Tensor& expected, Tolerance tol);
+
+// Fills a tensor with NaN (floats) or a sentinel (integers) so an output a kernel forgets to write is caught.
+void poison(Tensor& t);
+
+// Shapes chosen to break kernels: primes, 1x1, sizes around warp and block multiples.
+std::vector<Shape> odd_shapes();
+
+// The shared datasets folder (../shared next to the checkout; SEGCORE_SHARED overrides).
+std::string shared_dir();
+
+}  // namespace segcore::test
+
+// REQUIRE_CLOSE(actual, expected, tol): fails with the worst element when they differ.
+#define REQUIRE_CLOSE(actual, expected, tol)                                             \
+    do {                                                                                 \
+        const std::string segcore_diff_ = ::segcore::test::compare(actual, expected, tol); \
+        INFO(segcore_diff_);                                                             \
+        REQUIRE(segcore_diff_.empty());                                                  \
+    } while (0)
