@@ -25,10 +25,14 @@ public:
     int size() const { return int(workers_.size()) + 1; }  // the caller is a worker too
 
     void resize(int n) {
+        std::lock_guard<std::mutex> run_lock(run_mu_);  // not while a parallel region is running
         stop();
         std::lock_guard<std::mutex> lock(mu_);
         stopping_ = false;
-        for (int i = 0; i < n - 1; ++i) workers_.emplace_back([this, i] { loop(i + 1); });
+        // New workers start at the current generation; starting from 0 would make them run the
+        // last (finished) region's task again.
+        const uint64_t gen = generation_;
+        for (int i = 0; i < n - 1; ++i) workers_.emplace_back([this, i, gen] { loop(i + 1, gen); });
     }
 
     // Runs task(k) for k in [0, nchunks), chunk 0 on the calling thread.
@@ -58,9 +62,8 @@ public:
     }
 
 private:
-    void loop(int id) {
+    void loop(int id, uint64_t seen) {
         t_in_worker = true;
-        uint64_t seen = 0;
         for (;;) {
             std::unique_lock<std::mutex> l(mu_);
             cv_.wait(l, [&] { return stopping_ || generation_ != seen; });
@@ -127,7 +130,8 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function
     if (end <= begin) return;
     const int64_t n = end - begin;
     grain = std::max<int64_t>(grain, 1);
-    const int64_t max_chunks = std::min<int64_t>(num_threads(), (n + grain - 1) / grain);
+    // Round the chunk count down so that every chunk holds at least `grain` elements.
+    const int64_t max_chunks = std::min<int64_t>(num_threads(), n / grain);
     if (max_chunks <= 1 || t_in_worker) {
         fn(begin, end);
         return;

@@ -68,7 +68,8 @@ static Shape infer_size(const Shape& shape, int64_t numel) {
 // be re-split freely).
 static bool view_strides(const Shape& shape, const Strides& strides, const Shape& new_shape, Strides& out) {
     out.assign(new_shape.size(), 0);
-    if (shape_numel(shape) == 0) {
+    // A 0-dim tensor (one element) or an empty one has no memory order to preserve.
+    if (shape.empty() || shape_numel(shape) == 0) {
         out = contiguous_strides(new_shape);
         return true;
     }

@@ -29,9 +29,13 @@
 //
 // dtypes: CPU f32, f64, f16, bf16 (max/min/argmax also i32, i64, u8); CUDA f32, f16, bf16.
 #include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "core/geometry.h"
 #include "core/stream.h"
+#include "core/tensor.h"
 
 namespace segcore::kernels {
 
@@ -65,10 +69,6 @@ template <typename T>
 void var_mean_cuda(const ReduceParams& p, const VarParams& v, const T* x, T* var, T* mean, Stream s);
 
 }  // namespace segcore::kernels
-
-namespace segcore {
-class Tensor;
-}
 
 namespace segcore::ops {
 
