@@ -146,6 +146,7 @@ void manual_seed(uint64_t seed);  // seeds the default generator
 
 Tensor rand(const Shape& shape, TensorOptions opt = {}, Generator* gen = nullptr);   // U[0, 1)
 Tensor randn(const Shape& shape, TensorOptions opt = {}, Generator* gen = nullptr);  // N(0, 1)
+// Note: passing `{}` as opt means f32 (a default TensorOptions); omit it to get the i64 default.
 Tensor randint(int64_t low, int64_t high, const Shape& shape, TensorOptions opt = {DType::I64},
                Generator* gen = nullptr);
 // In-place versions (fill an existing tensor, any layout).

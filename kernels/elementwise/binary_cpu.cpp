@@ -1,6 +1,7 @@
 // CPU reference for the binary elementwise ops and comparisons (kernels/elementwise/binary.h).
 #include "core/parallel.h"
 #include "kernels/elementwise/binary.h"
+#include "kernels/elementwise/elementwise_cpu.h"
 #include "kernels/elementwise/elementwise_math.h"
 
 namespace segcore::kernels {
@@ -14,8 +15,9 @@ void binary_loop(const StridedGeometry<3>& g, O* out, const T* a, const T* b, F 
     if (g.contiguous()) {
         // The hot path: a plain indexed loop the compiler vectorises (out may equal a or b, so no
         // __restrict__; GCC adds its own overlap check).
+        const bool streaming = ew::use_streaming_stores(g.numel, sizeof(O), out, a, b);
         parallel_for(0, g.numel, kDefaultGrain, [&](int64_t begin, int64_t end) {
-            for (int64_t i = begin; i < end; ++i) out[i] = O(f(A(a[i]), A(b[i])));
+            ew::store_contiguous(out, begin, end, streaming, [&](int64_t i) { return O(f(A(a[i]), A(b[i]))); });
         });
         return;
     }

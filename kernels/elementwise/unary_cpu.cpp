@@ -1,5 +1,6 @@
 // CPU reference for the unary elementwise ops (kernels/elementwise/unary.h).
 #include "core/parallel.h"
+#include "kernels/elementwise/elementwise_cpu.h"
 #include "kernels/elementwise/elementwise_math.h"
 #include "kernels/elementwise/unary.h"
 
@@ -13,8 +14,9 @@ void unary_loop(const StridedGeometry<2>& g, T* y, const T* x, F f) {
     if (g.contiguous()) {
         // The hot path: a plain indexed loop the compiler vectorises for f32/f64 (y may equal x,
         // so no __restrict__; GCC adds its own overlap check).
+        const bool streaming = ew::use_streaming_stores(g.numel, sizeof(T), y, x);
         parallel_for(0, g.numel, kDefaultGrain, [&](int64_t begin, int64_t end) {
-            for (int64_t i = begin; i < end; ++i) y[i] = T(f(A(x[i])));
+            ew::store_contiguous(y, begin, end, streaming, [&](int64_t i) { return T(f(A(x[i]))); });
         });
         return;
     }
