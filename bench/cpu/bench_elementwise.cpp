@@ -30,7 +30,8 @@ void BM_memcpy(benchmark::State& state) {
     const char* s = static_cast<const char*>(src.data_ptr());
     char* d = static_cast<char*>(dst.data_ptr());
     for (auto _ : state) {
-        parallel_for(0, src.nbytes(), kDefaultGrain * 4, [&](int64_t b, int64_t e) { std::memcpy(d + b, s + b, size_t(e - b)); });
+        parallel_for(0, src.nbytes(), kDefaultGrain * 4,
+                     [&](int64_t b, int64_t e) { std::memcpy(d + b, s + b, size_t(e - b)); });
         benchmark::DoNotOptimize(dst.data_ptr());
     }
     bench::set_bytes(state, nbytes(DType::F32, 2));

@@ -13,23 +13,35 @@ namespace segcore {
 namespace kernels {
 const char* binary_op_name(BinaryOp op) {
     switch (op) {
-        case BinaryOp::Add: return "add";
-        case BinaryOp::Sub: return "sub";
-        case BinaryOp::Mul: return "mul";
-        case BinaryOp::Div: return "div";
-        case BinaryOp::Maximum: return "maximum";
-        case BinaryOp::Minimum: return "minimum";
+        case BinaryOp::Add:
+            return "add";
+        case BinaryOp::Sub:
+            return "sub";
+        case BinaryOp::Mul:
+            return "mul";
+        case BinaryOp::Div:
+            return "div";
+        case BinaryOp::Maximum:
+            return "maximum";
+        case BinaryOp::Minimum:
+            return "minimum";
     }
     return "binary";
 }
 const char* compare_op_name(CompareOp op) {
     switch (op) {
-        case CompareOp::Eq: return "eq";
-        case CompareOp::Ne: return "ne";
-        case CompareOp::Lt: return "lt";
-        case CompareOp::Le: return "le";
-        case CompareOp::Gt: return "gt";
-        case CompareOp::Ge: return "ge";
+        case CompareOp::Eq:
+            return "eq";
+        case CompareOp::Ne:
+            return "ne";
+        case CompareOp::Lt:
+            return "lt";
+        case CompareOp::Le:
+            return "le";
+        case CompareOp::Gt:
+            return "gt";
+        case CompareOp::Ge:
+            return "ge";
     }
     return "compare";
 }

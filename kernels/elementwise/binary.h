@@ -35,7 +35,8 @@ void binary_cpu(const BinaryParams& p, const StridedGeometry<3>& g, T* out, cons
 template <typename T>
 void binary_cuda(const BinaryParams& p, const StridedGeometry<3>& g, T* out, const T* a, const T* b, Stream s);
 
-template <typename T> void compare_cpu(CompareOp op, const StridedGeometry<3>& g, bool* out, const T* a, const T* b);
+template <typename T>
+void compare_cpu(CompareOp op, const StridedGeometry<3>& g, bool* out, const T* a, const T* b);
 template <typename T>
 void compare_cuda(CompareOp op, const StridedGeometry<3>& g, bool* out, const T* a, const T* b, Stream s);
 
@@ -59,8 +60,8 @@ Tensor add(const Tensor& a, double s, double alpha = 1.0);
 Tensor sub(const Tensor& a, double s, double alpha = 1.0);
 Tensor mul(const Tensor& a, double s);
 Tensor div(const Tensor& a, double s);
-Tensor rsub(const Tensor& a, double s);  // s - a
-Tensor rdiv(const Tensor& a, double s);  // s / a
+Tensor rsub(const Tensor& a, double s);     // s - a
+Tensor rdiv(const Tensor& a, double s);     // s / a
 Tensor maximum(const Tensor& a, double s);  // clamp_min with NaN propagation
 Tensor minimum(const Tensor& a, double s);
 

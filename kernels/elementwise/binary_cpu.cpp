@@ -17,7 +17,9 @@ void binary_loop(const StridedGeometry<3>& g, O* out, const T* a, const T* b, F 
         // __restrict__; GCC adds its own overlap check).
         const bool streaming = ew::use_streaming_stores(g.numel, sizeof(O), out, a, b);
         parallel_for(0, g.numel, kDefaultGrain, [&](int64_t begin, int64_t end) {
-            ew::store_contiguous(out, begin, end, streaming, [&](int64_t i) { return O(f(A(a[i]), A(b[i]))); });
+            ew::store_contiguous(out, begin, end, streaming, [&](int64_t i) {
+                return ew::from_acc<O>(f(ew::to_acc<A>(a[i]), ew::to_acc<A>(b[i])));
+            });
         });
         return;
     }
@@ -29,15 +31,16 @@ void binary_loop(const StridedGeometry<3>& g, O* out, const T* a, const T* b, F 
             // Broadcasting a per-channel or scalar operand leaves it constant along the row
             // (stride 0): hoist it so the row stays a dense, vectorisable loop.
             if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
-                for (int64_t i = 0; i < n; ++i) o[i] = O(f(A(x[i]), A(y[i])));
+                for (int64_t i = 0; i < n; ++i) o[i] = ew::from_acc<O>(f(ew::to_acc<A>(x[i]), ew::to_acc<A>(y[i])));
             } else if (st[0] == 1 && st[1] == 1 && st[2] == 0) {
-                const A yv = A(y[0]);
-                for (int64_t i = 0; i < n; ++i) o[i] = O(f(A(x[i]), yv));
+                const A yv = ew::to_acc<A>(y[0]);
+                for (int64_t i = 0; i < n; ++i) o[i] = ew::from_acc<O>(f(ew::to_acc<A>(x[i]), yv));
             } else if (st[0] == 1 && st[1] == 0 && st[2] == 1) {
-                const A xv = A(x[0]);
-                for (int64_t i = 0; i < n; ++i) o[i] = O(f(xv, A(y[i])));
+                const A xv = ew::to_acc<A>(x[0]);
+                for (int64_t i = 0; i < n; ++i) o[i] = ew::from_acc<O>(f(xv, ew::to_acc<A>(y[i])));
             } else {
-                for (int64_t i = 0; i < n; ++i) o[i * st[0]] = O(f(A(x[i * st[1]]), A(y[i * st[2]])));
+                for (int64_t i = 0; i < n; ++i)
+                    o[i * st[0]] = ew::from_acc<O>(f(ew::to_acc<A>(x[i * st[1]]), ew::to_acc<A>(y[i * st[2]])));
             }
         });
     });

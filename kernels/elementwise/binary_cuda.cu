@@ -88,8 +88,10 @@ void compare_cuda(CompareOp op, const StridedGeometry<3>& g, bool* out, const T*
     });
 }
 
-template void binary_cuda<float>(const BinaryParams&, const StridedGeometry<3>&, float*, const float*, const float*, Stream);
-template void binary_cuda<Half>(const BinaryParams&, const StridedGeometry<3>&, Half*, const Half*, const Half*, Stream);
+template void binary_cuda<float>(const BinaryParams&, const StridedGeometry<3>&, float*, const float*, const float*,
+                                 Stream);
+template void binary_cuda<Half>(const BinaryParams&, const StridedGeometry<3>&, Half*, const Half*, const Half*,
+                                Stream);
 template void binary_cuda<BFloat16>(const BinaryParams&, const StridedGeometry<3>&, BFloat16*, const BFloat16*,
                                     const BFloat16*, Stream);
 

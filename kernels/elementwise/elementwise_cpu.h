@@ -7,12 +7,37 @@
 // speed (glibc's memcpy streams for the same reason). Small outputs use normal stores, so a
 // result the next op reads stays in cache.
 #include <cstdint>
+#include <type_traits>
 
-#if defined(__AVX__)
+#if defined(__AVX__) || defined(__F16C__)
 #include <immintrin.h>
 #endif
 
+#include "core/half.h"
+
 namespace segcore::kernels::ew {
+
+// Storage <-> compute type. f16 goes through the F16C instructions when the build targets them
+// (x86-64-v3 does): the same round-to-nearest-even as Half's portable bit arithmetic, but one
+// instruction instead of a dozen branches, which made f16 ops 10x slower than bf16.
+template <typename A, typename T>
+inline A to_acc(T v) {
+#if defined(__F16C__)
+    if constexpr (std::is_same_v<T, Half>) return _cvtsh_ss(v.bits);
+#endif
+    return A(v);
+}
+template <typename T, typename A>
+inline T from_acc(A v) {
+#if defined(__F16C__)
+    if constexpr (std::is_same_v<T, Half>) {
+        Half h;
+        h.bits = _cvtss_sh(v, _MM_FROUND_TO_NEAREST_INT);
+        return h;
+    }
+#endif
+    return T(v);
+}
 
 inline constexpr int64_t kStreamingStoreMinBytes = int64_t(16) << 20;
 

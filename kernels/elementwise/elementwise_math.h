@@ -5,7 +5,8 @@
 // itself for comparisons on labels); loading and rounding the storage type is the caller's job.
 //
 // No CUDA types appear here: under nvcc the functions are also __device__, and the math calls use
-// the C names (expf, erff, ...) that exist both in libm and as CUDA device functions.
+// the global C names (::expf, ::erff, ...), which exist both in libm and as CUDA device functions
+// and cannot be hidden by segcore::ops::exp and friends.
 #include <math.h>
 
 #include <type_traits>
@@ -21,31 +22,84 @@
 
 namespace segcore::kernels::ew {
 
-template <typename A> SEGCORE_HD A ew_exp(A x) { if constexpr (std::is_same_v<A, float>) return expf(x); else return exp(x); }
-template <typename A> SEGCORE_HD A ew_log(A x) { if constexpr (std::is_same_v<A, float>) return logf(x); else return log(x); }
-template <typename A> SEGCORE_HD A ew_sqrt(A x) { if constexpr (std::is_same_v<A, float>) return sqrtf(x); else return sqrt(x); }
-template <typename A> SEGCORE_HD A ew_tanh(A x) { if constexpr (std::is_same_v<A, float>) return tanhf(x); else return tanh(x); }
-template <typename A> SEGCORE_HD A ew_erf(A x) { if constexpr (std::is_same_v<A, float>) return erff(x); else return erf(x); }
-template <typename A> SEGCORE_HD A ew_abs(A x) { if constexpr (std::is_same_v<A, float>) return fabsf(x); else return fabs(x); }
-template <typename A> SEGCORE_HD A ew_pow(A x, A e) { if constexpr (std::is_same_v<A, float>) return powf(x, e); else return pow(x, e); }
+template <typename A>
+SEGCORE_HD A ew_exp(A x) {
+    if constexpr (std::is_same_v<A, float>)
+        return ::expf(x);
+    else
+        return ::exp(x);
+}
+template <typename A>
+SEGCORE_HD A ew_log(A x) {
+    if constexpr (std::is_same_v<A, float>)
+        return ::logf(x);
+    else
+        return ::log(x);
+}
+template <typename A>
+SEGCORE_HD A ew_sqrt(A x) {
+    if constexpr (std::is_same_v<A, float>)
+        return ::sqrtf(x);
+    else
+        return ::sqrt(x);
+}
+template <typename A>
+SEGCORE_HD A ew_tanh(A x) {
+    if constexpr (std::is_same_v<A, float>)
+        return ::tanhf(x);
+    else
+        return ::tanh(x);
+}
+template <typename A>
+SEGCORE_HD A ew_erf(A x) {
+    if constexpr (std::is_same_v<A, float>)
+        return ::erff(x);
+    else
+        return ::erf(x);
+}
+template <typename A>
+SEGCORE_HD A ew_abs(A x) {
+    if constexpr (std::is_same_v<A, float>)
+        return ::fabsf(x);
+    else
+        return ::fabs(x);
+}
+template <typename A>
+SEGCORE_HD A ew_pow(A x, A e) {
+    if constexpr (std::is_same_v<A, float>)
+        return ::powf(x, e);
+    else
+        return ::pow(x, e);
+}
 
 // y = f(x) with the scalar parameters a, b of UnaryParams already converted to A.
 template <UnaryOp Op, typename A>
 struct UnaryFn {
     A a, b;
     SEGCORE_HD A operator()(A x) const {
-        if constexpr (Op == UnaryOp::Neg) return -x;
-        else if constexpr (Op == UnaryOp::Abs) return ew_abs(x);
-        else if constexpr (Op == UnaryOp::Exp) return ew_exp(x);
-        else if constexpr (Op == UnaryOp::Log) return ew_log(x);
-        else if constexpr (Op == UnaryOp::Sqrt) return ew_sqrt(x);
-        else if constexpr (Op == UnaryOp::Rsqrt) return A(1) / ew_sqrt(x);
-        else if constexpr (Op == UnaryOp::Sigmoid) return A(1) / (A(1) + ew_exp(-x));
-        else if constexpr (Op == UnaryOp::Tanh) return ew_tanh(x);
+        if constexpr (Op == UnaryOp::Neg)
+            return -x;
+        else if constexpr (Op == UnaryOp::Abs)
+            return ew_abs(x);
+        else if constexpr (Op == UnaryOp::Exp)
+            return ew_exp(x);
+        else if constexpr (Op == UnaryOp::Log)
+            return ew_log(x);
+        else if constexpr (Op == UnaryOp::Sqrt)
+            return ew_sqrt(x);
+        else if constexpr (Op == UnaryOp::Rsqrt)
+            return A(1) / ew_sqrt(x);
+        else if constexpr (Op == UnaryOp::Sigmoid)
+            return A(1) / (A(1) + ew_exp(-x));
+        else if constexpr (Op == UnaryOp::Tanh)
+            return ew_tanh(x);
         // Written as "x < lo ? lo : x" so a NaN input stays NaN, as in PyTorch's clamp_min.
-        else if constexpr (Op == UnaryOp::Relu) return x < A(0) ? A(0) : x;
-        else if constexpr (Op == UnaryOp::Relu6) return x < A(0) ? A(0) : (x > A(6) ? A(6) : x);
-        else if constexpr (Op == UnaryOp::LeakyRelu) return x > A(0) ? x : x * a;
+        else if constexpr (Op == UnaryOp::Relu)
+            return x < A(0) ? A(0) : x;
+        else if constexpr (Op == UnaryOp::Relu6)
+            return x < A(0) ? A(0) : (x > A(6) ? A(6) : x);
+        else if constexpr (Op == UnaryOp::LeakyRelu)
+            return x > A(0) ? x : x * a;
         else if constexpr (Op == UnaryOp::Hardswish) {
             const A t = x + A(3);
             return x * (t < A(0) ? A(0) : (t > A(6) ? A(6) : t)) / A(6);
@@ -82,12 +136,17 @@ template <BinaryOp Op, typename A>
 struct BinaryFn {
     A alpha;
     SEGCORE_HD A operator()(A x, A y) const {
-        if constexpr (Op == BinaryOp::Add) return x + alpha * y;
-        else if constexpr (Op == BinaryOp::Sub) return x - alpha * y;
-        else if constexpr (Op == BinaryOp::Mul) return x * y;
-        else if constexpr (Op == BinaryOp::Div) return x / y;
+        if constexpr (Op == BinaryOp::Add)
+            return x + alpha * y;
+        else if constexpr (Op == BinaryOp::Sub)
+            return x - alpha * y;
+        else if constexpr (Op == BinaryOp::Mul)
+            return x * y;
+        else if constexpr (Op == BinaryOp::Div)
+            return x / y;
         // A NaN in either operand wins (torch.maximum/minimum), unlike std::max/fmax.
-        else if constexpr (Op == BinaryOp::Maximum) return x != x ? x : (y != y ? y : (x > y ? x : y));
+        else if constexpr (Op == BinaryOp::Maximum)
+            return x != x ? x : (y != y ? y : (x > y ? x : y));
         else {
             static_assert(Op == BinaryOp::Minimum, "unhandled BinaryOp");
             return x != x ? x : (y != y ? y : (x < y ? x : y));
@@ -99,11 +158,16 @@ template <CompareOp Op>
 struct CompareFn {
     template <typename A>
     SEGCORE_HD bool operator()(A x, A y) const {
-        if constexpr (Op == CompareOp::Eq) return x == y;
-        else if constexpr (Op == CompareOp::Ne) return x != y;
-        else if constexpr (Op == CompareOp::Lt) return x < y;
-        else if constexpr (Op == CompareOp::Le) return x <= y;
-        else if constexpr (Op == CompareOp::Gt) return x > y;
+        if constexpr (Op == CompareOp::Eq)
+            return x == y;
+        else if constexpr (Op == CompareOp::Ne)
+            return x != y;
+        else if constexpr (Op == CompareOp::Lt)
+            return x < y;
+        else if constexpr (Op == CompareOp::Le)
+            return x <= y;
+        else if constexpr (Op == CompareOp::Gt)
+            return x > y;
         else {
             static_assert(Op == CompareOp::Ge, "unhandled CompareOp");
             return x >= y;
@@ -113,60 +177,97 @@ struct CompareFn {
 
 // visit_*_op(op, [&](auto tag) { constexpr auto O = decltype(tag)::value; ... }): turns the
 // runtime op into a template argument once per call, so the inner loops carry no switch.
-template <UnaryOp O> using UnaryTag = std::integral_constant<UnaryOp, O>;
+template <UnaryOp O>
+using UnaryTag = std::integral_constant<UnaryOp, O>;
 template <typename F>
 decltype(auto) visit_unary_op(UnaryOp op, F&& f) {
     switch (op) {
-        case UnaryOp::Neg: return f(UnaryTag<UnaryOp::Neg>{});
-        case UnaryOp::Abs: return f(UnaryTag<UnaryOp::Abs>{});
-        case UnaryOp::Exp: return f(UnaryTag<UnaryOp::Exp>{});
-        case UnaryOp::Log: return f(UnaryTag<UnaryOp::Log>{});
-        case UnaryOp::Sqrt: return f(UnaryTag<UnaryOp::Sqrt>{});
-        case UnaryOp::Rsqrt: return f(UnaryTag<UnaryOp::Rsqrt>{});
-        case UnaryOp::Sigmoid: return f(UnaryTag<UnaryOp::Sigmoid>{});
-        case UnaryOp::Tanh: return f(UnaryTag<UnaryOp::Tanh>{});
-        case UnaryOp::Relu: return f(UnaryTag<UnaryOp::Relu>{});
-        case UnaryOp::Relu6: return f(UnaryTag<UnaryOp::Relu6>{});
-        case UnaryOp::LeakyRelu: return f(UnaryTag<UnaryOp::LeakyRelu>{});
-        case UnaryOp::Hardswish: return f(UnaryTag<UnaryOp::Hardswish>{});
-        case UnaryOp::Gelu: return f(UnaryTag<UnaryOp::Gelu>{});
-        case UnaryOp::GeluTanh: return f(UnaryTag<UnaryOp::GeluTanh>{});
-        case UnaryOp::Clamp: return f(UnaryTag<UnaryOp::Clamp>{});
-        case UnaryOp::Pow: return f(UnaryTag<UnaryOp::Pow>{});
-        case UnaryOp::Square: return f(UnaryTag<UnaryOp::Square>{});
-        case UnaryOp::AddScalar: return f(UnaryTag<UnaryOp::AddScalar>{});
-        case UnaryOp::MulScalar: return f(UnaryTag<UnaryOp::MulScalar>{});
-        case UnaryOp::DivScalar: return f(UnaryTag<UnaryOp::DivScalar>{});
-        case UnaryOp::RSubScalar: return f(UnaryTag<UnaryOp::RSubScalar>{});
-        case UnaryOp::RDivScalar: return f(UnaryTag<UnaryOp::RDivScalar>{});
+        case UnaryOp::Neg:
+            return f(UnaryTag<UnaryOp::Neg>{});
+        case UnaryOp::Abs:
+            return f(UnaryTag<UnaryOp::Abs>{});
+        case UnaryOp::Exp:
+            return f(UnaryTag<UnaryOp::Exp>{});
+        case UnaryOp::Log:
+            return f(UnaryTag<UnaryOp::Log>{});
+        case UnaryOp::Sqrt:
+            return f(UnaryTag<UnaryOp::Sqrt>{});
+        case UnaryOp::Rsqrt:
+            return f(UnaryTag<UnaryOp::Rsqrt>{});
+        case UnaryOp::Sigmoid:
+            return f(UnaryTag<UnaryOp::Sigmoid>{});
+        case UnaryOp::Tanh:
+            return f(UnaryTag<UnaryOp::Tanh>{});
+        case UnaryOp::Relu:
+            return f(UnaryTag<UnaryOp::Relu>{});
+        case UnaryOp::Relu6:
+            return f(UnaryTag<UnaryOp::Relu6>{});
+        case UnaryOp::LeakyRelu:
+            return f(UnaryTag<UnaryOp::LeakyRelu>{});
+        case UnaryOp::Hardswish:
+            return f(UnaryTag<UnaryOp::Hardswish>{});
+        case UnaryOp::Gelu:
+            return f(UnaryTag<UnaryOp::Gelu>{});
+        case UnaryOp::GeluTanh:
+            return f(UnaryTag<UnaryOp::GeluTanh>{});
+        case UnaryOp::Clamp:
+            return f(UnaryTag<UnaryOp::Clamp>{});
+        case UnaryOp::Pow:
+            return f(UnaryTag<UnaryOp::Pow>{});
+        case UnaryOp::Square:
+            return f(UnaryTag<UnaryOp::Square>{});
+        case UnaryOp::AddScalar:
+            return f(UnaryTag<UnaryOp::AddScalar>{});
+        case UnaryOp::MulScalar:
+            return f(UnaryTag<UnaryOp::MulScalar>{});
+        case UnaryOp::DivScalar:
+            return f(UnaryTag<UnaryOp::DivScalar>{});
+        case UnaryOp::RSubScalar:
+            return f(UnaryTag<UnaryOp::RSubScalar>{});
+        case UnaryOp::RDivScalar:
+            return f(UnaryTag<UnaryOp::RDivScalar>{});
     }
     SEGCORE_THROW("unknown UnaryOp ", int(op));
 }
 
-template <BinaryOp O> using BinaryTag = std::integral_constant<BinaryOp, O>;
+template <BinaryOp O>
+using BinaryTag = std::integral_constant<BinaryOp, O>;
 template <typename F>
 decltype(auto) visit_binary_op(BinaryOp op, F&& f) {
     switch (op) {
-        case BinaryOp::Add: return f(BinaryTag<BinaryOp::Add>{});
-        case BinaryOp::Sub: return f(BinaryTag<BinaryOp::Sub>{});
-        case BinaryOp::Mul: return f(BinaryTag<BinaryOp::Mul>{});
-        case BinaryOp::Div: return f(BinaryTag<BinaryOp::Div>{});
-        case BinaryOp::Maximum: return f(BinaryTag<BinaryOp::Maximum>{});
-        case BinaryOp::Minimum: return f(BinaryTag<BinaryOp::Minimum>{});
+        case BinaryOp::Add:
+            return f(BinaryTag<BinaryOp::Add>{});
+        case BinaryOp::Sub:
+            return f(BinaryTag<BinaryOp::Sub>{});
+        case BinaryOp::Mul:
+            return f(BinaryTag<BinaryOp::Mul>{});
+        case BinaryOp::Div:
+            return f(BinaryTag<BinaryOp::Div>{});
+        case BinaryOp::Maximum:
+            return f(BinaryTag<BinaryOp::Maximum>{});
+        case BinaryOp::Minimum:
+            return f(BinaryTag<BinaryOp::Minimum>{});
     }
     SEGCORE_THROW("unknown BinaryOp ", int(op));
 }
 
-template <CompareOp O> using CompareTag = std::integral_constant<CompareOp, O>;
+template <CompareOp O>
+using CompareTag = std::integral_constant<CompareOp, O>;
 template <typename F>
 decltype(auto) visit_compare_op(CompareOp op, F&& f) {
     switch (op) {
-        case CompareOp::Eq: return f(CompareTag<CompareOp::Eq>{});
-        case CompareOp::Ne: return f(CompareTag<CompareOp::Ne>{});
-        case CompareOp::Lt: return f(CompareTag<CompareOp::Lt>{});
-        case CompareOp::Le: return f(CompareTag<CompareOp::Le>{});
-        case CompareOp::Gt: return f(CompareTag<CompareOp::Gt>{});
-        case CompareOp::Ge: return f(CompareTag<CompareOp::Ge>{});
+        case CompareOp::Eq:
+            return f(CompareTag<CompareOp::Eq>{});
+        case CompareOp::Ne:
+            return f(CompareTag<CompareOp::Ne>{});
+        case CompareOp::Lt:
+            return f(CompareTag<CompareOp::Lt>{});
+        case CompareOp::Le:
+            return f(CompareTag<CompareOp::Le>{});
+        case CompareOp::Gt:
+            return f(CompareTag<CompareOp::Gt>{});
+        case CompareOp::Ge:
+            return f(CompareTag<CompareOp::Ge>{});
     }
     SEGCORE_THROW("unknown CompareOp ", int(op));
 }

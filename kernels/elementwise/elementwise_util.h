@@ -52,13 +52,20 @@ inline void check_same_dtype_no_promotion(const char* op, const Tensor& a, const
 template <typename F>
 decltype(auto) visit_cuda_select_dtype(DType t, const char* op, F&& f) {
     switch (t) {
-        case DType::F32: return f(TypeTag<float>{});
-        case DType::F16: return f(TypeTag<Half>{});
-        case DType::BF16: return f(TypeTag<BFloat16>{});
-        case DType::I32: return f(TypeTag<int32_t>{});
-        case DType::I64: return f(TypeTag<int64_t>{});
-        case DType::U8: return f(TypeTag<uint8_t>{});
-        default: break;
+        case DType::F32:
+            return f(TypeTag<float>{});
+        case DType::F16:
+            return f(TypeTag<Half>{});
+        case DType::BF16:
+            return f(TypeTag<BFloat16>{});
+        case DType::I32:
+            return f(TypeTag<int32_t>{});
+        case DType::I64:
+            return f(TypeTag<int64_t>{});
+        case DType::U8:
+            return f(TypeTag<uint8_t>{});
+        default:
+            break;
     }
     SEGCORE_THROW(op, ": the CUDA backend supports f32, f16, bf16, i32, i64 and u8 here, got ", dtype_name(t),
                   (t == DType::F64 ? " (run f64 on the CPU)" : ""));

@@ -1,35 +1,57 @@
 // ops:: entry points of the unary elementwise family (kernels/elementwise/unary.h): validation,
 // allocation and backend dispatch.
-#include "kernels/common/dispatch.h"
 #include "kernels/elementwise/unary.h"
+#include "kernels/common/dispatch.h"
 
 namespace segcore {
 
 namespace kernels {
 const char* unary_op_name(UnaryOp op) {
     switch (op) {
-        case UnaryOp::Neg: return "neg";
-        case UnaryOp::Abs: return "abs";
-        case UnaryOp::Exp: return "exp";
-        case UnaryOp::Log: return "log";
-        case UnaryOp::Sqrt: return "sqrt";
-        case UnaryOp::Rsqrt: return "rsqrt";
-        case UnaryOp::Sigmoid: return "sigmoid";
-        case UnaryOp::Tanh: return "tanh";
-        case UnaryOp::Relu: return "relu";
-        case UnaryOp::Relu6: return "relu6";
-        case UnaryOp::LeakyRelu: return "leaky_relu";
-        case UnaryOp::Hardswish: return "hardswish";
-        case UnaryOp::Gelu: return "gelu";
-        case UnaryOp::GeluTanh: return "gelu(tanh)";
-        case UnaryOp::Clamp: return "clamp";
-        case UnaryOp::Pow: return "pow";
-        case UnaryOp::Square: return "square";
-        case UnaryOp::AddScalar: return "add(scalar)";
-        case UnaryOp::MulScalar: return "mul(scalar)";
-        case UnaryOp::DivScalar: return "div(scalar)";
-        case UnaryOp::RSubScalar: return "rsub(scalar)";
-        case UnaryOp::RDivScalar: return "rdiv(scalar)";
+        case UnaryOp::Neg:
+            return "neg";
+        case UnaryOp::Abs:
+            return "abs";
+        case UnaryOp::Exp:
+            return "exp";
+        case UnaryOp::Log:
+            return "log";
+        case UnaryOp::Sqrt:
+            return "sqrt";
+        case UnaryOp::Rsqrt:
+            return "rsqrt";
+        case UnaryOp::Sigmoid:
+            return "sigmoid";
+        case UnaryOp::Tanh:
+            return "tanh";
+        case UnaryOp::Relu:
+            return "relu";
+        case UnaryOp::Relu6:
+            return "relu6";
+        case UnaryOp::LeakyRelu:
+            return "leaky_relu";
+        case UnaryOp::Hardswish:
+            return "hardswish";
+        case UnaryOp::Gelu:
+            return "gelu";
+        case UnaryOp::GeluTanh:
+            return "gelu(tanh)";
+        case UnaryOp::Clamp:
+            return "clamp";
+        case UnaryOp::Pow:
+            return "pow";
+        case UnaryOp::Square:
+            return "square";
+        case UnaryOp::AddScalar:
+            return "add(scalar)";
+        case UnaryOp::MulScalar:
+            return "mul(scalar)";
+        case UnaryOp::DivScalar:
+            return "div(scalar)";
+        case UnaryOp::RSubScalar:
+            return "rsub(scalar)";
+        case UnaryOp::RDivScalar:
+            return "rdiv(scalar)";
     }
     return "unary";
 }
@@ -90,7 +112,9 @@ Tensor sigmoid(const Tensor& x) { return unary(x, params(UnaryOp::Sigmoid)); }
 Tensor tanh(const Tensor& x) { return unary(x, params(UnaryOp::Tanh)); }
 Tensor relu(const Tensor& x) { return unary(x, params(UnaryOp::Relu)); }
 Tensor relu6(const Tensor& x) { return unary(x, params(UnaryOp::Relu6)); }
-Tensor leaky_relu(const Tensor& x, double negative_slope) { return unary(x, params(UnaryOp::LeakyRelu, negative_slope)); }
+Tensor leaky_relu(const Tensor& x, double negative_slope) {
+    return unary(x, params(UnaryOp::LeakyRelu, negative_slope));
+}
 Tensor hardswish(const Tensor& x) { return unary(x, params(UnaryOp::Hardswish)); }
 Tensor gelu(const Tensor& x, bool tanh_approximation) {
     return unary(x, params(tanh_approximation ? UnaryOp::GeluTanh : UnaryOp::Gelu));

@@ -22,9 +22,22 @@
 namespace segcore::kernels {
 
 enum class UnaryOp : uint8_t {
-    Neg, Abs, Exp, Log, Sqrt, Rsqrt, Sigmoid, Tanh, Relu, Relu6, LeakyRelu, Hardswish, Gelu, GeluTanh,
-    Clamp,       // a = min, b = max
-    Pow,         // a = exponent
+    Neg,
+    Abs,
+    Exp,
+    Log,
+    Sqrt,
+    Rsqrt,
+    Sigmoid,
+    Tanh,
+    Relu,
+    Relu6,
+    LeakyRelu,
+    Hardswish,
+    Gelu,
+    GeluTanh,
+    Clamp,  // a = min, b = max
+    Pow,    // a = exponent
     Square,
     AddScalar,   // x + a
     MulScalar,   // x * a
@@ -41,8 +54,10 @@ struct UnaryParams {
 };
 
 // g: geometry over (y, x), built by make_geometry over x's shape.
-template <typename T> void unary_cpu(const UnaryParams& p, const StridedGeometry<2>& g, T* y, const T* x);
-template <typename T> void unary_cuda(const UnaryParams& p, const StridedGeometry<2>& g, T* y, const T* x, Stream s);
+template <typename T>
+void unary_cpu(const UnaryParams& p, const StridedGeometry<2>& g, T* y, const T* x);
+template <typename T>
+void unary_cuda(const UnaryParams& p, const StridedGeometry<2>& g, T* y, const T* x, Stream s);
 
 }  // namespace segcore::kernels
 

@@ -16,7 +16,8 @@ void unary_loop(const StridedGeometry<2>& g, T* y, const T* x, F f) {
         // so no __restrict__; GCC adds its own overlap check).
         const bool streaming = ew::use_streaming_stores(g.numel, sizeof(T), y, x);
         parallel_for(0, g.numel, kDefaultGrain, [&](int64_t begin, int64_t end) {
-            ew::store_contiguous(y, begin, end, streaming, [&](int64_t i) { return T(f(A(x[i]))); });
+            ew::store_contiguous(y, begin, end, streaming,
+                                 [&](int64_t i) { return ew::from_acc<T>(f(ew::to_acc<A>(x[i]))); });
         });
         return;
     }
@@ -25,9 +26,9 @@ void unary_loop(const StridedGeometry<2>& g, T* y, const T* x, F f) {
             T* yo = y + off[0];
             const T* xo = x + off[1];
             if (st[0] == 1 && st[1] == 1) {
-                for (int64_t i = 0; i < n; ++i) yo[i] = T(f(A(xo[i])));
+                for (int64_t i = 0; i < n; ++i) yo[i] = ew::from_acc<T>(f(ew::to_acc<A>(xo[i])));
             } else {
-                for (int64_t i = 0; i < n; ++i) yo[i * st[0]] = T(f(A(xo[i * st[1]])));
+                for (int64_t i = 0; i < n; ++i) yo[i * st[0]] = ew::from_acc<T>(f(ew::to_acc<A>(xo[i * st[1]])));
             }
         });
     });

@@ -69,8 +69,10 @@ void unary_cuda(const UnaryParams& p, const StridedGeometry<2>& g, T* y, const T
         constexpr UnaryOp Op = decltype(tag)::value;
         if constexpr (Op == UnaryOp::Pow) {
             // As on the CPU: the common exponents avoid powf and match the CPU exactly.
-            if (p.a == 2.0) return launch_unary(g, yd, xd, ew::UnaryFn<UnaryOp::Square, A>{A(0), A(0)}, to_cuda(s.handle));
-            if (p.a == 0.5) return launch_unary(g, yd, xd, ew::UnaryFn<UnaryOp::Sqrt, A>{A(0), A(0)}, to_cuda(s.handle));
+            if (p.a == 2.0)
+                return launch_unary(g, yd, xd, ew::UnaryFn<UnaryOp::Square, A>{A(0), A(0)}, to_cuda(s.handle));
+            if (p.a == 0.5)
+                return launch_unary(g, yd, xd, ew::UnaryFn<UnaryOp::Sqrt, A>{A(0), A(0)}, to_cuda(s.handle));
         }
         launch_unary(g, yd, xd, ew::UnaryFn<Op, A>{A(p.a), A(p.b)}, to_cuda(s.handle));
     });

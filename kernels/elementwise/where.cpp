@@ -1,7 +1,7 @@
 // ops::where (kernels/elementwise/where.h): validation, broadcasting, allocation and dispatch.
+#include "kernels/elementwise/where.h"
 #include "kernels/common/dispatch.h"
 #include "kernels/elementwise/elementwise_util.h"
-#include "kernels/elementwise/where.h"
 
 namespace segcore::ops {
 
@@ -14,8 +14,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     const Shape shape = detail::elementwise_broadcast_shape(name, {&cond, &a, &b});
     Tensor out = empty(shape, {a.dtype(), a.device()});
     const Tensor ce = cond.expand(shape), ae = a.expand(shape), be = b.expand(shape);
-    const StridedGeometry<4> g =
-        make_geometry<4>(shape, {&out.strides(), &ce.strides(), &ae.strides(), &be.strides()});
+    const StridedGeometry<4> g = make_geometry<4>(shape, {&out.strides(), &ce.strides(), &ae.strides(), &be.strides()});
     if (g.numel == 0) return out;
     if (a.is_cuda()) {
         SEGCORE_CUDA_CALL(detail::visit_cuda_select_dtype(a.dtype(), name, [&](auto tag) {

@@ -12,7 +12,8 @@
 namespace segcore::kernels {
 
 // g: geometry over (out, cond, a, b), each input expanded to the output shape.
-template <typename T> void where_cpu(const StridedGeometry<4>& g, T* out, const bool* cond, const T* a, const T* b);
+template <typename T>
+void where_cpu(const StridedGeometry<4>& g, T* out, const bool* cond, const T* a, const T* b);
 template <typename T>
 void where_cuda(const StridedGeometry<4>& g, T* out, const bool* cond, const T* a, const T* b, Stream s);
 

@@ -36,19 +36,32 @@ struct UnaryCase {
 };
 
 std::vector<UnaryCase> unary_cases() {
-    return {{{UnaryOp::Neg}, -3, 3},           {{UnaryOp::Abs}, -3, 3},
-            {{UnaryOp::Exp}, -4, 4},           {{UnaryOp::Log}, 0.05, 10},
-            {{UnaryOp::Sqrt}, 0, 10},          {{UnaryOp::Rsqrt}, 0.05, 10},
-            {{UnaryOp::Sigmoid}, -8, 8},       {{UnaryOp::Tanh}, -4, 4},
-            {{UnaryOp::Relu}, -3, 3},          {{UnaryOp::Relu6}, -4, 10},
-            {{UnaryOp::LeakyRelu, 0.2}, -3, 3}, {{UnaryOp::Hardswish}, -5, 5},
-            {{UnaryOp::Gelu}, -5, 5},          {{UnaryOp::GeluTanh}, -5, 5},
-            {{UnaryOp::Clamp, -0.5, 0.75}, -2, 2}, {{UnaryOp::Clamp, 1.0, -1.0}, -2, 2},
-            {{UnaryOp::Pow, 2.0}, -3, 3},      {{UnaryOp::Pow, 3.0}, -3, 3},
-            {{UnaryOp::Pow, 0.5}, 0, 9},       {{UnaryOp::Pow, 1.7}, 0.01, 5},
-            {{UnaryOp::Square}, -3, 3},        {{UnaryOp::AddScalar, 2.5}, -3, 3},
-            {{UnaryOp::MulScalar, 0.1}, -3, 3}, {{UnaryOp::DivScalar, 3.0}, -3, 3},
-            {{UnaryOp::RSubScalar, 1.0}, -3, 3}, {{UnaryOp::RDivScalar, 2.0}, 0.1, 3}};
+    return {{{UnaryOp::Neg}, -3, 3},
+            {{UnaryOp::Abs}, -3, 3},
+            {{UnaryOp::Exp}, -4, 4},
+            {{UnaryOp::Log}, 0.05, 10},
+            {{UnaryOp::Sqrt}, 0, 10},
+            {{UnaryOp::Rsqrt}, 0.05, 10},
+            {{UnaryOp::Sigmoid}, -8, 8},
+            {{UnaryOp::Tanh}, -4, 4},
+            {{UnaryOp::Relu}, -3, 3},
+            {{UnaryOp::Relu6}, -4, 10},
+            {{UnaryOp::LeakyRelu, 0.2}, -3, 3},
+            {{UnaryOp::Hardswish}, -5, 5},
+            {{UnaryOp::Gelu}, -5, 5},
+            {{UnaryOp::GeluTanh}, -5, 5},
+            {{UnaryOp::Clamp, -0.5, 0.75}, -2, 2},
+            {{UnaryOp::Clamp, 1.0, -1.0}, -2, 2},
+            {{UnaryOp::Pow, 2.0}, -3, 3},
+            {{UnaryOp::Pow, 3.0}, -3, 3},
+            {{UnaryOp::Pow, 0.5}, 0, 9},
+            {{UnaryOp::Pow, 1.7}, 0.01, 5},
+            {{UnaryOp::Square}, -3, 3},
+            {{UnaryOp::AddScalar, 2.5}, -3, 3},
+            {{UnaryOp::MulScalar, 0.1}, -3, 3},
+            {{UnaryOp::DivScalar, 3.0}, -3, 3},
+            {{UnaryOp::RSubScalar, 1.0}, -3, 3},
+            {{UnaryOp::RDivScalar, 2.0}, 0.1, 3}};
 }
 
 // y = f(x) through the raw CUDA kernel into a poisoned output.
@@ -82,7 +95,7 @@ std::vector<Tensor> awkward_views(const Tensor& base2d) {
     return {base2d.t(), base2d.slice(1, 0, base2d.size(1), 2), base2d.flatten().narrow(0, 1, n - 1)};
 }
 
-const std::vector<BinaryOp> kBinaryOps = {BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul,
+const std::vector<BinaryOp> kBinaryOps = {BinaryOp::Add, BinaryOp::Sub,     BinaryOp::Mul,
                                           BinaryOp::Div, BinaryOp::Maximum, BinaryOp::Minimum};
 
 }  // namespace
@@ -122,14 +135,21 @@ TEST_CASE("CUDA binary ops match the CPU with broadcasting", "[cuda][elementwise
     struct Pair {
         Shape a, b;
     };
-    std::vector<Pair> pairs = {{{3, 1, 5}, {1, 4, 1}}, {{2, 3, 5, 7}, {3, 1, 1}}, {{}, {4, 6}},
-                               {{4, 6}, {}},           {{}, {}},                  {{1, 13, 1, 31}, {5, 1, 7, 1}},
-                               {{0, 3}, {1, 3}},       {{3, 100003}, {3, 1}},     {{3, 100003}, {3, 100003}}};
+    std::vector<Pair> pairs = {{{3, 1, 5}, {1, 4, 1}},
+                               {{2, 3, 5, 7}, {3, 1, 1}},
+                               {{}, {4, 6}},
+                               {{4, 6}, {}},
+                               {{}, {}},
+                               {{1, 13, 1, 31}, {5, 1, 7, 1}},
+                               {{0, 3}, {1, 3}},
+                               {{3, 100003}, {3, 1}},
+                               {{3, 100003}, {3, 100003}}};
     for (const Shape& s : test::odd_shapes()) pairs.push_back({s, s});
     for (BinaryOp op : kBinaryOps) {
         const kernels::BinaryParams p{op, op == BinaryOp::Add || op == BinaryOp::Sub ? 0.75 : 1.0};
         for (const Pair& pr : pairs) {
-            INFO(kernels::binary_op_name(op) << " " << dtype_name(t) << " " << shape_str(pr.a) << " , " << shape_str(pr.b));
+            INFO(kernels::binary_op_name(op)
+                 << " " << dtype_name(t) << " " << shape_str(pr.a) << " , " << shape_str(pr.b));
             const Tensor a = random_tensor(pr.a, t, -3, 3, 1);
             const Tensor b = random_tensor(pr.b, t, 0.5, 3, 2);
             const Tensor ref = ops::binary(a, b, p);
@@ -138,7 +158,8 @@ TEST_CASE("CUDA binary ops match the CPU with broadcasting", "[cuda][elementwise
         }
         // Non-contiguous and unaligned operands.
         const Tensor a = random_tensor({33, 65}, t, -3, 3, 5), b = random_tensor({33, 65}, t, 0.5, 3, 6);
-        const auto ca = awkward_views(a), cb = awkward_views(b), ga = awkward_views(a.cuda()), gb = awkward_views(b.cuda());
+        const auto ca = awkward_views(a), cb = awkward_views(b), ga = awkward_views(a.cuda()),
+                   gb = awkward_views(b.cuda());
         for (size_t i = 0; i < ca.size(); ++i) {
             INFO(kernels::binary_op_name(op) << " " << dtype_name(t) << " view " << i);
             REQUIRE_CLOSE(binary_raw(ga[i], gb[i], p), ops::binary(ca[i], cb[i], p), tol);
@@ -153,7 +174,8 @@ TEST_CASE("CUDA binary ops match the CPU with broadcasting", "[cuda][elementwise
     }
     // NaN propagation of maximum/minimum on the device.
     const double nan = std::numeric_limits<double>::quiet_NaN();
-    const Tensor x = from_vector<double>({nan, 1, 2, nan}, {4}).to(t), y = from_vector<double>({1, nan, 3, nan}, {4}).to(t);
+    const Tensor x = from_vector<double>({nan, 1, 2, nan}, {4}).to(t),
+                 y = from_vector<double>({1, nan, 3, nan}, {4}).to(t);
     REQUIRE_CLOSE(ops::maximum(x.cuda(), y.cuda()), ops::maximum(x, y), kExact);
     REQUIRE_CLOSE(ops::minimum(x.cuda(), y.cuda()), ops::minimum(x, y), kExact);
 }
@@ -179,7 +201,8 @@ TEST_CASE("CUDA comparisons and where match the CPU", "[cuda][elementwise][compa
     const Tensor w = random_tensor({4, 5}, DType::F64, 0, 100, 7).to(DType::I64).to(t);
     REQUIRE_CLOSE(ops::where(cond.cuda(), a.cuda(), w.cuda()), ops::where(cond, a, w), kExact);
     const Tensor ct = cond.expand({3, 4, 5}).transpose(0, 2);
-    REQUIRE_CLOSE(ops::where(ct.cuda(), 7.0, w.t().unsqueeze(2).cuda()), ops::where(ct, 7.0, w.t().unsqueeze(2)), kExact);
+    REQUIRE_CLOSE(ops::where(ct.cuda(), 7.0, w.t().unsqueeze(2).cuda()), ops::where(ct, 7.0, w.t().unsqueeze(2)),
+                  kExact);
     const Tensor c2 = ops::gt(random_tensor({2, 70001}, DType::F32, -1, 1, 8), 0.0);
     const Tensor x2 = random_tensor({2, 70001}, DType::F64, 0, 100, 9).to(DType::I64).to(t);
     REQUIRE_CLOSE(ops::where(c2.cuda(), x2.cuda(), 3.0), ops::where(c2, x2, 3.0), kExact);

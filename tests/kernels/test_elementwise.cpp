@@ -48,7 +48,9 @@ Tensor ref_binary(const Tensor& a, const Tensor& b, const std::function<double(d
     return out;
 }
 
-Tensor values(const std::vector<double>& v, DType t = DType::F32) { return from_vector<double>(v, {int64_t(v.size())}).to(t); }
+Tensor values(const std::vector<double>& v, DType t = DType::F32) {
+    return from_vector<double>(v, {int64_t(v.size())}).to(t);
+}
 
 struct UnaryCase {
     const char* name;
@@ -86,16 +88,28 @@ std::vector<UnaryCase> unary_cases() {
         {"clamp", [](const Tensor& x) { return ops::clamp(x, -0.5, 0.75); },
          [](Tensor& x) -> Tensor& { return ops::clamp_(x, -0.5, 0.75); },
          [](double x) { return std::min(std::max(x, -0.5), 0.75); }, -2, 2},
-        {"clamp_min", [](const Tensor& x) { return ops::clamp_min(x, 0.25); }, {},
-         [](double x) { return std::max(x, 0.25); }, -2, 2},
-        {"clamp_max", [](const Tensor& x) { return ops::clamp_max(x, 0.25); }, {},
-         [](double x) { return std::min(x, 0.25); }, -2, 2},
+        {"clamp_min",
+         [](const Tensor& x) { return ops::clamp_min(x, 0.25); },
+         {},
+         [](double x) { return std::max(x, 0.25); },
+         -2,
+         2},
+        {"clamp_max",
+         [](const Tensor& x) { return ops::clamp_max(x, 0.25); },
+         {},
+         [](double x) { return std::min(x, 0.25); },
+         -2,
+         2},
         {"pow2", [](const Tensor& x) { return ops::pow(x, 2.0); }, {}, [](double x) { return x * x; }, -3, 3},
         {"pow3", [](const Tensor& x) { return ops::pow(x, 3.0); },
          [](Tensor& x) -> Tensor& { return ops::pow_(x, 3.0); }, [](double x) { return x * x * x; }, -3, 3},
         {"pow0.5", [](const Tensor& x) { return ops::pow(x, 0.5); }, {}, [](double x) { return std::sqrt(x); }, 0, 9},
-        {"pow1.7", [](const Tensor& x) { return ops::pow(x, 1.7); }, {}, [](double x) { return std::pow(x, 1.7); },
-         0.01, 5},
+        {"pow1.7",
+         [](const Tensor& x) { return ops::pow(x, 1.7); },
+         {},
+         [](double x) { return std::pow(x, 1.7); },
+         0.01,
+         5},
         {"square", ops::square, {}, [](double x) { return x * x; }, -3, 3},
         {"add_scalar", [](const Tensor& x) { return ops::add(x, 2.5, 2.0); },
          [](Tensor& x) -> Tensor& { return ops::add_(x, 2.5, 2.0); }, [](double x) { return x + 5.0; }, -3, 3},
@@ -106,11 +120,24 @@ std::vector<UnaryCase> unary_cases() {
         {"div_scalar", [](const Tensor& x) { return ops::div(x, 4.0); },
          [](Tensor& x) -> Tensor& { return ops::div_(x, 4.0); }, [](double x) { return x / 4.0; }, -3, 3},
         {"rsub_scalar", [](const Tensor& x) { return ops::rsub(x, 1.0); }, {}, [](double x) { return 1.0 - x; }, -3, 3},
-        {"rdiv_scalar", [](const Tensor& x) { return ops::rdiv(x, 2.0); }, {}, [](double x) { return 2.0 / x; }, 0.1, 3},
-        {"maximum_scalar", [](const Tensor& x) { return ops::maximum(x, 0.1); }, {},
-         [](double x) { return std::max(x, 0.1); }, -3, 3},
-        {"minimum_scalar", [](const Tensor& x) { return ops::minimum(x, 0.1); }, {},
-         [](double x) { return std::min(x, 0.1); }, -3, 3},
+        {"rdiv_scalar",
+         [](const Tensor& x) { return ops::rdiv(x, 2.0); },
+         {},
+         [](double x) { return 2.0 / x; },
+         0.1,
+         3},
+        {"maximum_scalar",
+         [](const Tensor& x) { return ops::maximum(x, 0.1); },
+         {},
+         [](double x) { return std::max(x, 0.1); },
+         -3,
+         3},
+        {"minimum_scalar",
+         [](const Tensor& x) { return ops::minimum(x, 0.1); },
+         {},
+         [](double x) { return std::min(x, 0.1); },
+         -3,
+         3},
     };
 }
 
@@ -124,19 +151,23 @@ struct BinaryCase {
 std::vector<BinaryCase> binary_cases() {
     return {
         {"add", [](const Tensor& a, const Tensor& b) { return ops::add(a, b); },
-         [](Tensor& a, const Tensor& b) -> Tensor& { return ops::add_(a, b); }, [](double a, double b) { return a + b; }},
+         [](Tensor& a, const Tensor& b) -> Tensor& { return ops::add_(a, b); },
+         [](double a, double b) { return a + b; }},
         {"add_alpha", [](const Tensor& a, const Tensor& b) { return ops::add(a, b, -0.5); },
          [](Tensor& a, const Tensor& b) -> Tensor& { return ops::add_(a, b, -0.5); },
          [](double a, double b) { return a - 0.5 * b; }},
         {"sub", [](const Tensor& a, const Tensor& b) { return ops::sub(a, b); },
-         [](Tensor& a, const Tensor& b) -> Tensor& { return ops::sub_(a, b); }, [](double a, double b) { return a - b; }},
+         [](Tensor& a, const Tensor& b) -> Tensor& { return ops::sub_(a, b); },
+         [](double a, double b) { return a - b; }},
         {"sub_alpha", [](const Tensor& a, const Tensor& b) { return ops::sub(a, b, 2.0); },
          [](Tensor& a, const Tensor& b) -> Tensor& { return ops::sub_(a, b, 2.0); },
          [](double a, double b) { return a - 2.0 * b; }},
         {"mul", [](const Tensor& a, const Tensor& b) { return ops::mul(a, b); },
-         [](Tensor& a, const Tensor& b) -> Tensor& { return ops::mul_(a, b); }, [](double a, double b) { return a * b; }},
+         [](Tensor& a, const Tensor& b) -> Tensor& { return ops::mul_(a, b); },
+         [](double a, double b) { return a * b; }},
         {"div", [](const Tensor& a, const Tensor& b) { return ops::div(a, b); },
-         [](Tensor& a, const Tensor& b) -> Tensor& { return ops::div_(a, b); }, [](double a, double b) { return a / b; }},
+         [](Tensor& a, const Tensor& b) -> Tensor& { return ops::div_(a, b); },
+         [](double a, double b) { return a / b; }},
         {"maximum", [](const Tensor& a, const Tensor& b) { return ops::maximum(a, b); }, ops::maximum_,
          [](double a, double b) { return std::max(a, b); }},
         {"minimum", [](const Tensor& a, const Tensor& b) { return ops::minimum(a, b); }, ops::minimum_,
@@ -185,9 +216,18 @@ TEST_CASE("binary ops match a naive double loop with broadcasting", "[elementwis
         Shape a, b;
     };
     const std::vector<Pair> pairs = {
-        {{17, 34}, {17, 34}},       {{3, 1, 5}, {1, 4, 1}},   {{2, 3, 5, 7}, {3, 1, 1}}, {{2, 3, 5, 7}, {7}},
-        {{}, {4, 6}},               {{4, 6}, {}},             {{}, {}},                  {{1}, {2, 1, 3}},
-        {{0, 3}, {1, 3}},           {{3, 40000}, {3, 1}},     {{2, 70000}, {2, 70000}},  {{1, 13, 1, 31}, {5, 1, 7, 1}},
+        {{17, 34}, {17, 34}},
+        {{3, 1, 5}, {1, 4, 1}},
+        {{2, 3, 5, 7}, {3, 1, 1}},
+        {{2, 3, 5, 7}, {7}},
+        {{}, {4, 6}},
+        {{4, 6}, {}},
+        {{}, {}},
+        {{1}, {2, 1, 3}},
+        {{0, 3}, {1, 3}},
+        {{3, 40000}, {3, 1}},
+        {{2, 70000}, {2, 70000}},
+        {{1, 13, 1, 31}, {5, 1, 7, 1}},
     };
     for (const BinaryCase& c : binary_cases()) {
         for (const Pair& p : pairs) {
@@ -248,9 +288,9 @@ TEST_CASE("comparisons produce bool, on float and integer dtypes", "[elementwise
         std::function<bool(double, double)> ref;
     };
     const std::vector<C> cases = {
-        {ops::eq, ops::eq, std::equal_to<double>()},     {ops::ne, ops::ne, std::not_equal_to<double>()},
-        {ops::lt, ops::lt, std::less<double>()},         {ops::le, ops::le, std::less_equal<double>()},
-        {ops::gt, ops::gt, std::greater<double>()},      {ops::ge, ops::ge, std::greater_equal<double>()},
+        {ops::eq, ops::eq, std::equal_to<double>()}, {ops::ne, ops::ne, std::not_equal_to<double>()},
+        {ops::lt, ops::lt, std::less<double>()},     {ops::le, ops::le, std::less_equal<double>()},
+        {ops::gt, ops::gt, std::greater<double>()},  {ops::ge, ops::ge, std::greater_equal<double>()},
     };
     for (const C& c : cases) {
         const Tensor out = c.op(a, b);
@@ -288,7 +328,8 @@ TEST_CASE("where selects with three-way broadcasting", "[elementwise][where]") {
     const Tensor s = ops::where(ct, 7.0, bt);
     const Tensor ctd = ct.to(DType::F64).contiguous(), btd = bt.to(DType::F64).contiguous();
     Tensor es = empty({5, 4, 3}, DType::F64);
-    for (int64_t i = 0; i < es.numel(); ++i) es.data<double>()[i] = ctd.data<double>()[i] != 0 ? 7.0 : btd.data<double>()[i];
+    for (int64_t i = 0; i < es.numel(); ++i)
+        es.data<double>()[i] = ctd.data<double>()[i] != 0 ? 7.0 : btd.data<double>()[i];
     REQUIRE_CLOSE(s, es, kExact);
     const Tensor c2 = ct.contiguous(), b2 = bt.contiguous();
     REQUIRE_CLOSE(ops::where(c2, b2, 0.0), ops::where(ct, bt, 0.0), kExact);
@@ -316,7 +357,16 @@ TEST_CASE("elementwise edge cases follow PyTorch", "[elementwise][edge]") {
                   kExact);
     REQUIRE_CLOSE(ops::log(values({0, -1}, t)), values({-std::numeric_limits<double>::infinity(), kNaN}), kExact);
     // exp overflows to inf in the storage type.
-    if (t == DType::F16) REQUIRE_CLOSE(ops::exp(values({12.0}, t)), values({std::numeric_limits<double>::infinity()}), kExact);
+    if (t == DType::F16)
+        REQUIRE_CLOSE(ops::exp(values({12.0}, t)), values({std::numeric_limits<double>::infinity()}), kExact);
+    // Storage round trips are exact, subnormals and the largest finite values included (f16 goes
+    // through F16C on x86-64-v3, which must round exactly like Half's bit arithmetic).
+    const Tensor r =
+        values({1e-7, -3e-6, 6e-5, 65504.0, -1e30, 1e-40, 0.1, std::numeric_limits<double>::infinity()}, t);
+    REQUIRE_CLOSE(ops::mul(r, 1.0), r, kExact);
+    REQUIRE_CLOSE(ops::add(r, zeros({8}, t)), r, kExact);
+    REQUIRE_CLOSE(ops::mul(values({0.1, 1.0 / 3.0, 1e-7}, DType::F32), 1.0).to(t),
+                  ops::mul(values({0.1, 1.0 / 3.0, 1e-7}, DType::F32).to(t), 1.0), kExact);
     // Results of 0-dim inputs are 0-dim.
     const Tensor s = full({}, 2.0, t);
     REQUIRE(ops::add(s, s).shape() == Shape{});
@@ -349,8 +399,8 @@ TEST_CASE("elementwise ops reject bad arguments with clear messages", "[elementw
     const Tensor a = zeros({2, 3});
     using Catch::Contains;
     REQUIRE_THROWS_AS(ops::add(a, zeros({4})), Error);
-    REQUIRE_THROWS_WITH(ops::add(a, zeros({4})), Contains("add") && Contains("cannot be broadcast") &&
-                                                    Contains("(2, 3)") && Contains("(4,)"));
+    REQUIRE_THROWS_WITH(ops::add(a, zeros({4})),
+                        Contains("add") && Contains("cannot be broadcast") && Contains("(2, 3)") && Contains("(4,)"));
     REQUIRE_THROWS_WITH(ops::mul(a, zeros({2, 3}, DType::F16)),
                         Contains("mul") && Contains("f32") && Contains("f16") && Contains("no type promotion"));
     REQUIRE_THROWS_WITH(ops::eq(a, zeros({2, 3}, DType::I64)), Contains("eq") && Contains("i64"));
@@ -360,8 +410,29 @@ TEST_CASE("elementwise ops reject bad arguments with clear messages", "[elementw
     REQUIRE_THROWS_WITH(ops::where(zeros({2, 3}), a, a), Contains("where") && Contains("bool"));
     REQUIRE_THROWS_WITH(ops::where(ops::gt(a, 0.0), a, zeros({2, 3}, DType::F64)),
                         Contains("where") && Contains("f32") && Contains("f64"));
-    REQUIRE_THROWS_WITH(ops::where(ops::gt(a, 0.0), a, zeros({5})), Contains("where") && Contains("cannot be broadcast"));
+    REQUIRE_THROWS_WITH(ops::where(ops::gt(a, 0.0), a, zeros({5})),
+                        Contains("where") && Contains("cannot be broadcast"));
     REQUIRE_THROWS_WITH(ops::add(a, Tensor()), Contains("add") && Contains("undefined"));
     Tensor dst = zeros({3});
     REQUIRE_THROWS_WITH(ops::add_(dst, zeros({2, 3})), Contains("add") && Contains("in-place destination"));
+}
+
+TEST_CASE("outputs past the cache take the streaming-store path and stay exact", "[elementwise][large]") {
+    // 4.4 M elements: above the 16 MiB streaming threshold in f32 and f64, with ragged chunk ends.
+    const DType t = GENERATE(DType::F32, DType::F64, DType::BF16);
+    const Tensor a = random_tensor({4400003}, t, -3, 3, 1), b = random_tensor({4400003}, t, -3, 3, 2);
+    REQUIRE_CLOSE(ops::add(a, b, 0.5), ref_binary(a, b, [](double x, double y) { return x + 0.5 * y; }),
+                  tolerance_for(t));
+    REQUIRE_CLOSE(ops::relu(a), ref_unary(a, [](double x) { return std::max(x, 0.0); }), kExact);
+    REQUIRE_CLOSE(ops::gt(a, b), ref_binary(a, b, [](double x, double y) { return x > y ? 1.0 : 0.0; }), kExact);
+    // Unaligned output start: a view one element into a fresh tensor's storage is not possible for
+    // ops:: outputs, so exercise it through the kernel directly.
+    Tensor out = empty({4400004}, t);
+    Tensor view = out.narrow(0, 1, 4400003);
+    const auto g = make_geometry<2>(view.shape(), {&view.strides(), &a.strides()});
+    visit_float_dtype(t, "test", [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        kernels::unary_cpu<T>({kernels::UnaryOp::Neg}, g, view.data<T>(), a.data<T>());
+    });
+    REQUIRE_CLOSE(view, ref_unary(a, [](double x) { return -x; }), kExact);
 }
