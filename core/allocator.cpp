@@ -7,6 +7,7 @@
 #include <mutex>
 #include <new>
 
+#include "core/caching_allocator.h"
 #include "core/error.h"
 
 namespace segcore {
@@ -27,41 +28,30 @@ std::string stats_str(const AllocatorStats& s) {
 }
 
 namespace {
-std::mutex g_cpu_mu;
-AllocatorStats g_cpu_stats;
+
+// CPU memory goes through the same caching allocator as CUDA memory (one "stream"). Why: a fresh
+// multi-megabyte allocation is handed back by the kernel page by page, and first-touch page
+// faults made an out-of-place add on a 134 MB tensor 5x slower than the kernel itself.
+class CpuRawAllocator final : public RawAllocator {
+public:
+    void* raw_alloc(size_t nbytes) override { return std::aligned_alloc(kCpuAlignment, nbytes); }
+    void raw_free(void* p) noexcept override { std::free(p); }
+    std::string name() const override { return "cpu"; }
+};
+
+CachingAllocator& cpu_cache() {
+    // Never destroyed: tensors with static lifetime may be freed during exit.
+    static CpuRawAllocator* raw = new CpuRawAllocator();
+    static CachingAllocator* cache = new CachingAllocator(raw);
+    return *cache;
+}
+
 }  // namespace
 
-void* cpu_allocate(size_t nbytes) {
-    const size_t size = std::max<size_t>(kCpuAlignment, (nbytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment);
-    void* p = std::aligned_alloc(kCpuAlignment, size);
-    std::lock_guard<std::mutex> lock(g_cpu_mu);
-    if (!p) {
-        g_cpu_stats.num_ooms++;
-        detail::throw_oom(__FILE__, __LINE__,
-                          detail::concat("cpu: out of memory allocating ", bytes_str(int64_t(nbytes)), " (", nbytes,
-                                         " bytes); ", stats_str(g_cpu_stats)));
-    }
-    g_cpu_stats.num_allocs++;
-    g_cpu_stats.num_raw_allocs++;
-    g_cpu_stats.allocated += int64_t(size);
-    g_cpu_stats.reserved = g_cpu_stats.allocated;
-    g_cpu_stats.peak_allocated = std::max(g_cpu_stats.peak_allocated, g_cpu_stats.allocated);
-    g_cpu_stats.peak_reserved = g_cpu_stats.peak_allocated;
-    return p;
-}
-
-void cpu_deallocate(void* p, size_t nbytes) noexcept {
-    if (!p) return;
-    std::free(p);
-    const size_t size = std::max<size_t>(kCpuAlignment, (nbytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment);
-    std::lock_guard<std::mutex> lock(g_cpu_mu);
-    g_cpu_stats.allocated -= int64_t(size);
-    g_cpu_stats.reserved = g_cpu_stats.allocated;
-}
-
-AllocatorStats cpu_allocator_stats() {
-    std::lock_guard<std::mutex> lock(g_cpu_mu);
-    return g_cpu_stats;
-}
+// Sizes are rounded to multiples of 512 B (2 MiB above 1 MiB), so every block stays 64-byte aligned.
+void* cpu_allocate(size_t nbytes) { return cpu_cache().allocate(nbytes, 0); }
+void cpu_deallocate(void* p, size_t) noexcept { cpu_cache().deallocate(p); }
+AllocatorStats cpu_allocator_stats() { return cpu_cache().stats(); }
+void cpu_empty_cache() { cpu_cache().empty_cache(); }
 
 }  // namespace segcore

@@ -1,6 +1,6 @@
 #pragma once
-// Allocators. CPU: 64-byte aligned (one cache line, full AVX-512 vectors). CUDA: the caching
-// allocator of caching_allocator.h over cudaMalloc. Both keep statistics.
+// Allocators. Both CPU and CUDA memory go through the caching allocator of caching_allocator.h
+// (CPU blocks 64-byte aligned: one cache line, full AVX-512 vectors), with statistics.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -28,6 +28,7 @@ inline constexpr size_t kCpuAlignment = 64;
 void* cpu_allocate(size_t nbytes);
 void cpu_deallocate(void* p, size_t nbytes) noexcept;
 AllocatorStats cpu_allocator_stats();
+void cpu_empty_cache();  // return cached CPU blocks to the system
 
 // CUDA caching allocator for the given device (throws in a CPU build).
 void* cuda_allocate(size_t nbytes, int device);
