@@ -1,7 +1,8 @@
 #pragma once
 // Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11): a
 // counter-based generator. The random numbers for element i depend only on (seed, offset, i),
-// so the CPU and every CUDA thread compute exactly the same values with no shared state.
+// so the CPU and every CUDA thread compute the same values with no shared state (bitwise for
+// uniform and integer draws; normals see normal_at).
 //
 // Element i of a random tensor uses counter (offset + i/4, 0) for uniform bits (output i%4), and
 // counter (offset + i/2, 1) for normals (Box-Muller on outputs 0,1 → cos for even i, sin for odd).
@@ -54,8 +55,11 @@ SEGCORE_HOST_DEVICE float uniform_at(uint64_t seed, uint64_t offset, int64_t i) 
     return uint_to_unit(bits_at(seed, offset, i));
 }
 
-// Standard normal for element i. The transform runs in double so that CPU libm and CUDA's
-// double-precision functions round to the same float.
+// Standard normal for element i. The transform runs in double and the caller rounds to float,
+// so CPU libm and CUDA's double log/sin/cos (1-2 ulp, not correctly rounded, unlike glibc's)
+// almost always give the same float; when a double lands within a few ulp of a float rounding
+// boundary (about 1e-8 of elements) the two differ by one float ulp. Uniform and integer draws
+// use only exact integer and correctly rounded float operations, so those are bitwise equal.
 SEGCORE_HOST_DEVICE double normal_at(uint64_t seed, uint64_t offset, int64_t i) {
     const U32x4 r = philox4x32(offset + uint64_t(i) / 2, 1, seed);
     const double u1 = (double(r.x[0]) + 1.0) * (1.0 / 4294967296.0);  // (0, 1]: log is finite

@@ -32,9 +32,12 @@ std::string compare(const Tensor& actual, const Tensor& expected, Tolerance tol)
         if (std::isinf(y) && x == y) continue;
         const double lim = tol.atol + tol.rtol * std::abs(y);
         const double err = std::abs(x - y);
-        if (!(err <= lim)) {
+        // An infinite expected value makes lim infinite, so err <= lim would accept any x (even
+        // -inf for +inf): an infinity only matches itself, which the line above lets through.
+        if (std::isinf(y) || !(err <= lim)) {
             ++bad;
-            const double excess = std::isnan(err) ? std::numeric_limits<double>::infinity() : err - lim;
+            const double excess =
+                std::isnan(err) || std::isinf(y) ? std::numeric_limits<double>::infinity() : err - lim;
             if (worst < 0 || excess > worst_excess) { worst = i; worst_excess = excess; }
         }
     }

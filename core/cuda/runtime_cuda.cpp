@@ -134,21 +134,47 @@ const char* cublas_status_name(cublasStatus_t s) {
 
 // ---- caching allocator over cudaMalloc ----
 namespace {
+// cudaMalloc and cudaDeviceSynchronize act on the calling thread's current device, which need
+// not be the allocator's (cuda_allocate(n, 1) while device 0 is current): switch for the call.
+class DeviceSwitch {
+public:
+    explicit DeviceSwitch(int device) {
+        if (cudaGetDevice(&prev_) == cudaSuccess && prev_ != device && cudaSetDevice(device) == cudaSuccess)
+            switched_ = true;
+    }
+    ~DeviceSwitch() {
+        if (switched_) SEGCORE_CUDA_CHECK_NOTHROW(cudaSetDevice(prev_));
+    }
+    DeviceSwitch(const DeviceSwitch&) = delete;
+    DeviceSwitch& operator=(const DeviceSwitch&) = delete;
+
+private:
+    int prev_ = 0;
+    bool switched_ = false;
+};
+
 class CudaRawAllocator final : public RawAllocator {
 public:
     explicit CudaRawAllocator(int device) : device_(device) {}
     void* raw_alloc(size_t nbytes) override {
+        DeviceSwitch on(device_);
         void* p = nullptr;
         const cudaError_t e = cudaMalloc(&p, nbytes);
         if (e == cudaErrorMemoryAllocation) {
-            cudaGetLastError();  // clear the sticky-free error so later calls do not see it
+            cudaGetLastError();  // clear the error so the next launch check does not report it
             return nullptr;
         }
         SEGCORE_CUDA_CHECK(e);
         return p;
     }
-    void raw_free(void* p) noexcept override { SEGCORE_CUDA_CHECK_NOTHROW(cudaFree(p)); }
-    void synchronize() override { SEGCORE_CUDA_CHECK(cudaDeviceSynchronize()); }
+    void raw_free(void* p) noexcept override {
+        DeviceSwitch on(device_);
+        SEGCORE_CUDA_CHECK_NOTHROW(cudaFree(p));
+    }
+    void synchronize() override {
+        DeviceSwitch on(device_);
+        SEGCORE_CUDA_CHECK(cudaDeviceSynchronize());
+    }
     std::string name() const override { return "cuda:" + std::to_string(device_); }
 
 private:
@@ -214,7 +240,10 @@ cublasHandle_t cublas_handle() {
     if (!h) {
         SEGCORE_CUBLAS_CHECK(cublasCreate(&h));
         // Tensor-op math for f16/bf16 GEMMs; f32 GEMMs stay full precision (no TF32) by default.
-        SEGCORE_CUBLAS_CHECK(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH));
+        // DISALLOW_REDUCED_PRECISION_REDUCTION: without it cuBLAS may combine split-K partial sums
+        // of an f16/bf16 GEMM in the output type, breaking the f32 accumulation gemm.h promises.
+        SEGCORE_CUBLAS_CHECK(cublasSetMathMode(
+            h, static_cast<cublasMath_t>(CUBLAS_DEFAULT_MATH | CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION)));
     }
     SEGCORE_CUBLAS_CHECK(cublasSetStream(h, to_cuda(current_stream().handle)));
     return h;

@@ -12,12 +12,14 @@
 // state and a second kernel (a warp per output) combines the chunks in a fixed tree. Every choice
 // (path, G, chunk size) depends only on the shape, strides and alignment of x, so results are
 // bitwise reproducible.
+#include <climits>
 #include <cmath>
 #include <cstdint>
 
 #include "core/cuda/cuda_check.h"
 #include "core/cuda/cuda_types.cuh"
 #include "core/cuda/launch.cuh"
+#include "core/stream.h"
 #include "core/tensor.h"
 #include "kernels/reduce/reduce.h"
 
@@ -272,9 +274,14 @@ __global__ void reduce_finish_kernel(int64_t num_outputs, int64_t nchunks, int64
 }
 
 template <typename R, typename T, typename Store>
-void launch_reduce(const ReduceParams& p, const T* x, typename R::Out* y, typename R::Out* y2, Store store, Stream s) {
+void launch_reduce(const ReduceParams& p_in, const T* x, typename R::Out* y, typename R::Out* y2, Store store,
+                   Stream s) {
     using Acc = typename R::Acc;
-    if (p.num_outputs == 0) return;
+    if (p_in.num_outputs == 0) return;
+    ReduceParams p = p_in;
+    // An empty reduction (sum over a size-0 dim) still launches to store the identity; its inner
+    // geometry may hold a size-0 dim that the kernels would divide by. Nothing is read: drop it.
+    if (p.reduce_len == 0) p.inner.ndim = 0;
     const cudaStream_t st = to_cuda(s.handle);
     const auto& g = p.inner;
     // grid.y holds the chunks: beyond 65535 of them the row path (correct for any layout) takes over
@@ -285,24 +292,34 @@ void launch_reduce(const ReduceParams& p, const T* x, typename R::Out* y, typena
     const int64_t nchunks = std::max<int64_t>(1, (p.reduce_len + chunk - 1) / chunk);
     Tensor scratch;
     Acc* partial = nullptr;
-    if (nchunks > 1) {  // stream-ordered caching allocator: freeing after the launches is safe
-        scratch = empty({int64_t(p.num_outputs * nchunks * int64_t(sizeof(Acc)))}, {DType::U8, Device::cuda(s.device)});
+    if (nchunks > 1) {
+        // Stream-ordered caching allocator: freeing right after the launches is safe only if the
+        // block belongs to the pool of the stream the kernels run on, so allocate with s current;
+        // and on the device the kernels run on (s.device is 0 for the default Stream{}).
+        StreamGuard on_s(s);
+        scratch = empty({int64_t(p.num_outputs * nchunks * int64_t(sizeof(Acc)))},
+                        {DType::U8, Device::cuda(current_device())});
         partial = static_cast<Acc*>(scratch.data_ptr());
     }
+    const auto grid_x = [](int64_t blocks) {
+        SEGCORE_CHECK(blocks <= INT32_MAX, "reduce (CUDA): ", blocks, " blocks exceed the grid limit of 2^31 - 1");
+        return unsigned(blocks);
+    };
     if (column) {
         const dim3 grid(unsigned((p.num_outputs + cuda::kBlock - 1) / cuda::kBlock), unsigned(nchunks));
         reduce_column_kernel<R, T, Store><<<grid, cuda::kBlock, 0, st>>>(p, nchunks, x, partial, y, y2, store);
     } else if (std::min(p.reduce_len, chunk) >= 4096) {
         const int64_t blocks = p.num_outputs * nchunks;
-        reduce_row_kernel<R, T, 256, Store><<<unsigned(blocks), 256, 0, st>>>(p, nchunks, chunk, x, partial, y, y2, store);
+        reduce_row_kernel<R, T, 256, Store>
+            <<<grid_x(blocks), 256, 0, st>>>(p, nchunks, chunk, x, partial, y, y2, store);
     } else {
         const int64_t blocks = (p.num_outputs * nchunks + 7) / 8;
-        reduce_row_kernel<R, T, 32, Store><<<unsigned(blocks), cuda::kBlock, 0, st>>>(p, nchunks, chunk, x, partial, y,
-                                                                                   y2, store);
+        reduce_row_kernel<R, T, 32, Store>
+            <<<grid_x(blocks), cuda::kBlock, 0, st>>>(p, nchunks, chunk, x, partial, y, y2, store);
     }
     SEGCORE_CUDA_LAUNCH_CHECK();
     if (nchunks > 1) {
-        const unsigned blocks = unsigned((p.num_outputs + 7) / 8);
+        const unsigned blocks = grid_x((p.num_outputs + 7) / 8);
         reduce_finish_kernel<R, Store><<<blocks, cuda::kBlock, 0, st>>>(p.num_outputs, nchunks, p.reduce_len, column,
                                                                        partial, y, y2, store);
         SEGCORE_CUDA_LAUNCH_CHECK();

@@ -135,18 +135,23 @@ TEST_CASE("cuda: random fills are bitwise equal to the CPU for the same generato
         uniform_(uc, -2, 5, &gc);
         uniform_(ud, -2, 5, &gd);
         CHECK(same_bytes(uc, ud));
-        // Normals go through log/sqrt/cos in double: allow one ulp of the output type.
+        // Normals go through log/sqrt/cos in double, where CUDA (1-2 ulp) and glibc may differ in the
+        // last bit of the double; after rounding to float that shows only near a rounding boundary
+        // (about 1e-8 per element): allow one ulp of the output type. normal_scaled returns a float
+        // for every dtype, so an f64 tensor holds floats and gets the f32 ulp.
         const Tensor nc = randn({100003}, t, &gc);
         const Tensor nd = randn({100003}, {t, Device::cuda()}, &gd).cpu();
         const Tensor a = nc.to(DType::F64), b = nd.to(DType::F64);
-        int64_t worse = 0;
+        int64_t worse = 0, differ = 0;
         for (int64_t i = 0; i < a.numel(); ++i) {
             const double x = a.data<double>()[i], y = b.data<double>()[i];
-            const double ulp = t == DType::F64 ? std::abs(x) * 2.3e-16 : t == DType::F32 ? std::abs(x) * 1.2e-7
+            differ += x != y;
+            const double ulp = t == DType::F64 || t == DType::F32 ? std::abs(x) * 1.2e-7
                                : t == DType::F16 ? std::abs(x) * 9.8e-4 + 6e-8 : std::abs(x) * 7.9e-3 + 1e-38;
             if (std::abs(x - y) > ulp) worse++;
         }
         CHECK(worse == 0);
+        CHECK(differ <= 3);  // one-ulp differences stay rare; many would mean a formula drifted
         CHECK(gc.offset() == gd.offset());
     }
     for (DType t : {DType::I64, DType::I32, DType::U8}) {

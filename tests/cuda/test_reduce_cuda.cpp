@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/allocator.h"
 #include "core/stream.h"
 #include "kernels/reduce/reduce.h"
 #include "tests/test_util.h"
@@ -31,12 +32,18 @@ Tensor run(Op op, const Tensor& x, const std::vector<int64_t>& dims, bool keepdi
     return {};
 }
 
-// The output of the next op is allocated from the caching allocator: hand it a NaN-filled block
-// of the same size first, so an output element the kernel forgets to write shows up as NaN.
-void poison_next_output(const Shape& shape, DType t) {
+// The output of the next op comes from the caching allocator: hand it a NaN-filled block of the
+// same size first, so an output element the kernel forgets to write shows up as NaN. The cache is
+// emptied first: the allocator takes the first cached block of the best size, and without this it
+// would hand out an older block (holding an earlier, valid result) and the poison would never be
+// seen. Returns the poisoned block so the caller can check the output really landed on it.
+const void* poison_next_output(const Shape& shape, DType t) {
+    device_synchronize();
+    cuda_empty_cache(0);
     Tensor p = empty(shape, {t, Device::cuda()});
     test::poison(p);
     device_synchronize();
+    return p.data_ptr();
 }
 
 std::vector<std::vector<int64_t>> dim_sets(int64_t nd) {
@@ -68,9 +75,10 @@ void check_all(const Tensor& x_cpu, const std::vector<int64_t>& dims, bool keepd
         INFO("shape " << shape_str(x_cpu.shape()) << " dtype " << dtype_name(dt) << " op " << int(op) << " ndims "
                       << dims.size() << " keepdim " << keepdim);
         const Tensor ref = run(op, x32, dims, keepdim);
-        poison_next_output(ref.shape(), dt);
+        const void* poisoned = poison_next_output(ref.shape(), dt);
         const Tensor out = run(op, xc, dims, keepdim);
         REQUIRE(out.is_cuda());
+        REQUIRE(out.data_ptr() == poisoned);  // else the poison proves nothing
         REQUIRE(out.dtype() == dt);
         REQUIRE_CLOSE(out, ref, tol_for(op, dt));
     }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/allocator.h"
 #include "core/stream.h"
 #include "kernels/softmax/softmax.h"
 #include "tests/test_util.h"
@@ -14,11 +15,18 @@ using segcore::test::tolerance_for;
 
 namespace {
 
-// Outputs come from the caching allocator: give it a NaN-filled block of the same size first.
-void poison_next_output(const Shape& shape, DType t) {
+// The output of the next op comes from the caching allocator: hand it a NaN-filled block of the
+// same size first, so an output element the kernel forgets to write shows up as NaN. The cache is
+// emptied first: the allocator takes the first cached block of the best size, and without this it
+// would hand out an older block (holding an earlier, valid result) and the poison would never be
+// seen. Returns the poisoned block so the caller can check the output really landed on it.
+const void* poison_next_output(const Shape& shape, DType t) {
+    device_synchronize();
+    cuda_empty_cache(0);
     Tensor p = empty(shape, {t, Device::cuda()});
     test::poison(p);
     device_synchronize();
+    return p.data_ptr();
 }
 
 void check(const Tensor& x, const Tensor& dy, int64_t d, DType dt) {
@@ -29,15 +37,17 @@ void check(const Tensor& x, const Tensor& dy, int64_t d, DType dt) {
     for (bool log : {false, true}) {
         INFO("log " << log);
         const Tensor ref = log ? ops::log_softmax(x32, d) : ops::softmax(x32, d);
-        poison_next_output(x.shape(), dt);
+        const void* poisoned = poison_next_output(x.shape(), dt);
         const Tensor y = log ? ops::log_softmax(xc, d) : ops::softmax(xc, d);
         REQUIRE(y.dtype() == dt);
+        REQUIRE(y.data_ptr() == poisoned);  // else the poison proves nothing
         REQUIRE_CLOSE(y, ref, tol);
         // backward from the same (rounded) y on both sides
         const Tensor y_cpu = y.cpu().to(DType::F32);
         const Tensor gref = log ? ops::log_softmax_backward(dy32, y_cpu, d) : ops::softmax_backward(dy32, y_cpu, d);
-        poison_next_output(x.shape(), dt);
+        const void* gpoisoned = poison_next_output(x.shape(), dt);
         const Tensor g = log ? ops::log_softmax_backward(dyc, y, d) : ops::softmax_backward(dyc, y, d);
+        REQUIRE(g.data_ptr() == gpoisoned);
         Tolerance gtol = tol;
         gtol.atol *= 4;  // dy * sum over the row: rounding of dy and y adds up
         REQUIRE_CLOSE(g, gref, gtol);
