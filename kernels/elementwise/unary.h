@@ -6,6 +6,8 @@
 //   gelu tanh approximation = x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))),
 //   clamp(lo, hi) = min(max(x, lo), hi)  (lo > hi gives hi everywhere, as in PyTorch),
 //   pow(x, e), square = x*x, and the tensor-scalar arithmetic x+s, x*s, x/s, s-x, s/x.
+// pow(x, 0.5) is sqrt(x) and pow(x, -0.5) is rsqrt(x), as in PyTorch (so pow(-0, -0.5) = -inf and
+// pow(-inf, +-0.5) = NaN, where C's pow gives +inf, +inf and 0); ops:: rewrites them before dispatch.
 // NaN inputs propagate through relu/relu6/clamp/hardswish (PyTorch semantics).
 //
 // Shapes: y has the shape of x. Dtypes: CPU f32, f64, f16, bf16; CUDA f32, f16, bf16. f16/bf16

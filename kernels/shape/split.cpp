@@ -60,7 +60,9 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
     const int64_t d = split_dim(x, dim, "chunk");
     SEGCORE_CHECK(chunks > 0, "chunk: expected a positive number of chunks, got ", chunks);
     const int64_t n = x.size(d);
-    return split(x, std::max<int64_t>(1, (n + chunks - 1) / chunks), d);
+    // PyTorch: an empty dim gives `chunks` empty pieces (split would give one).
+    if (n == 0) return std::vector<Tensor>(size_t(chunks), x);
+    return split(x, (n + chunks - 1) / chunks, d);
 }
 
 }  // namespace segcore::ops

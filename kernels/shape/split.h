@@ -6,7 +6,8 @@
 //                              divide; a dim of size 0 gives one empty piece.
 //   split(x, sizes, dim):      pieces of the given sizes, which must sum to x.size(dim).
 //   chunk(x, chunks, dim):     split(x, ceil(size / chunks), dim), as PyTorch: may return fewer than
-//                              `chunks` pieces (chunk of 5 into 4 gives sizes 2, 2, 1).
+//                              `chunks` pieces (chunk of 5 into 4 gives sizes 2, 2, 1); a dim of size 0
+//                              gives `chunks` empty pieces (PyTorch's split_with_sizes rule).
 //
 // Round trip: concat(split(x, s, d), d) equals x.
 #include <vector>
