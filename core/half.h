@@ -1,9 +1,21 @@
 #pragma once
 // Host-side 16-bit float types. Bit-compatible with CUDA's __half and __nv_bfloat16, so kernel
 // declarations can use these types and the .cu files reinterpret the pointers.
-// Conversions round to nearest even, as the hardware does.
+// Conversions round to nearest even, as the hardware does. Where the build targets F16C
+// (x86-64-v3 does), Half converts with the F16C instructions: the same rounding as the portable
+// bit arithmetic below (tests/core/test_dtype_half.cpp compares both against references), one
+// instruction instead of a dozen branches. NaNs stay NaNs with their sign either way; F16C also
+// keeps the top payload bits. (.cu files always compile the portable form.) Bulk conversions of
+// arrays, 8 lanes at a time: core/half_convert_cpu.h.
 #include <cstdint>
 #include <cstring>
+
+#if defined(__F16C__) && !defined(__CUDACC__)
+#include <immintrin.h>
+#define SEGCORE_HALF_F16C 1
+#else
+#define SEGCORE_HALF_F16C 0
+#endif
 
 namespace segcore {
 
@@ -17,6 +29,21 @@ struct Half {
     operator float() const { return to_float(bits); }
 
     static uint16_t from_float(float f) {
+#if SEGCORE_HALF_F16C
+        return uint16_t(_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT));
+#else
+        return from_float_portable(f);
+#endif
+    }
+    static float to_float(uint16_t h) {
+#if SEGCORE_HALF_F16C
+        return _cvtsh_ss(h);
+#else
+        return to_float_portable(h);
+#endif
+    }
+
+    static uint16_t from_float_portable(float f) {
         const uint32_t x = float_bits(f);
         const uint32_t sign = (x >> 16) & 0x8000u;
         const uint32_t ax = x & 0x7fffffffu;
@@ -31,7 +58,7 @@ struct Half {
         const uint32_t rounded = ax + 0xc8000fffu + mant_odd;  // rebias exponent (-112<<23) and round
         return uint16_t(sign | (rounded >> 13));
     }
-    static float to_float(uint16_t h) {
+    static float to_float_portable(uint16_t h) {
         const uint32_t sign = uint32_t(h & 0x8000u) << 16;
         const uint32_t exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
         if (exp == 0x1f) return bits_float(sign | 0x7f800000u | (mant << 13));

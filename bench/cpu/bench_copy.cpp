@@ -56,17 +56,40 @@ void BM_copy_nchw_to_nhwc_f32(benchmark::State& state) {
 }
 BENCHMARK(BM_copy_nchw_to_nhwc_f32)->Arg(3)->Arg(64)->Arg(256)->UseRealTime()->Unit(benchmark::kMillisecond);
 
-void BM_cast_f32_to_f16(benchmark::State& state) {
+// Casts between f32 and the 16-bit types: what autocast does to every activation.
+void run_cast(benchmark::State& state, DType from, DType to) {
     const int64_t n = state.range(0);
-    const Tensor src = ones({n});
-    Tensor dst = empty({n}, DType::F16);
+    const Tensor src = randn({n}).to(from);
+    Tensor dst = empty({n}, to);
     for (auto _ : state) {
         dst.copy_(src);
         benchmark::ClobberMemory();
     }
-    bench::set_bytes(state, 6.0 * double(n));
+    bench::set_bytes(state, double(n) * double(dtype_size(from) + dtype_size(to)));
 }
+void BM_cast_f32_to_f16(benchmark::State& state) { run_cast(state, DType::F32, DType::F16); }
 BENCHMARK(BM_cast_f32_to_f16)->Arg(kElems)->UseRealTime()->Unit(benchmark::kMillisecond);
+void BM_cast_f16_to_f32(benchmark::State& state) { run_cast(state, DType::F16, DType::F32); }
+BENCHMARK(BM_cast_f16_to_f32)->Arg(kElems)->UseRealTime()->Unit(benchmark::kMillisecond);
+void BM_cast_f32_to_bf16(benchmark::State& state) { run_cast(state, DType::F32, DType::BF16); }
+BENCHMARK(BM_cast_f32_to_bf16)->Arg(kElems)->UseRealTime()->Unit(benchmark::kMillisecond);
+void BM_cast_bf16_to_f32(benchmark::State& state) { run_cast(state, DType::BF16, DType::F32); }
+BENCHMARK(BM_cast_bf16_to_f32)->Arg(kElems)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// A plain 2-D transpose, x.t() made contiguous: both dims large, so neither side is contiguous
+// along the whole inner loop.
+void BM_copy_transpose_2d_f32(benchmark::State& state) {
+    const int64_t n = state.range(0);
+    const Tensor x = randn({n, n});
+    Tensor y = empty({n, n});
+    const Tensor xt = x.t();
+    for (auto _ : state) {
+        y.copy_(xt);
+        benchmark::ClobberMemory();
+    }
+    bench::set_bytes(state, 8.0 * double(x.numel()));
+}
+BENCHMARK(BM_copy_transpose_2d_f32)->Arg(4096)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void BM_fill_f32(benchmark::State& state) {
     const int64_t n = state.range(0);

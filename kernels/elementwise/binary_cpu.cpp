@@ -1,4 +1,7 @@
 // CPU reference for the binary elementwise ops and comparisons (kernels/elementwise/binary.h).
+#include <algorithm>
+#include <type_traits>
+
 #include "core/parallel.h"
 #include "kernels/elementwise/binary.h"
 #include "kernels/elementwise/elementwise_cpu.h"
@@ -16,6 +19,20 @@ void binary_loop(const StridedGeometry<3>& g, O* out, const T* a, const T* b, F 
         // The hot path: a plain indexed loop the compiler vectorises (out may equal a or b, so no
         // __restrict__; GCC adds its own overlap check).
         const bool streaming = ew::use_streaming_stores(g.numel, sizeof(O), out, a, b);
+        if constexpr (std::is_same_v<T, Half> && std::is_same_v<O, Half>) {  // through f32 blocks
+            parallel_for(0, g.numel, kDefaultGrain, [&](int64_t begin, int64_t end) {
+                alignas(32) float xa[ew::kHalfBlock], xb[ew::kHalfBlock];
+                for (int64_t i = begin; i < end; i += ew::kHalfBlock) {
+                    const int64_t n = std::min(ew::kHalfBlock, end - i);
+                    half_to_float(a + i, xa, n);
+                    half_to_float(b + i, xb, n);
+                    for (int64_t j = 0; j < n; ++j) xa[j] = f(xa[j], xb[j]);
+                    float_to_half(xa, out + i, n, streaming);
+                }
+                if (streaming) streaming_fence();
+            });
+            return;
+        }
         parallel_for(0, g.numel, kDefaultGrain, [&](int64_t begin, int64_t end) {
             ew::store_contiguous(out, begin, end, streaming, [&](int64_t i) {
                 return ew::from_acc<O>(f(ew::to_acc<A>(a[i]), ew::to_acc<A>(b[i])));

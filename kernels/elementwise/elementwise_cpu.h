@@ -14,32 +14,26 @@
 #endif
 
 #include "core/half.h"
+#include "core/half_convert_cpu.h"
 
 namespace segcore::kernels::ew {
 
-// Storage <-> compute type. f16 goes through the F16C instructions when the build targets them
-// (x86-64-v3 does): the same round-to-nearest-even as Half's portable bit arithmetic, but one
-// instruction instead of a dozen branches, which made f16 ops 10x slower than bf16.
+// Storage <-> compute type (Half converts with F16C where the build targets it: core/half.h).
 template <typename A, typename T>
 inline A to_acc(T v) {
-#if defined(__F16C__)
-    if constexpr (std::is_same_v<T, Half>) return _cvtsh_ss(v.bits);
-#endif
     return A(v);
 }
 template <typename T, typename A>
 inline T from_acc(A v) {
-#if defined(__F16C__)
-    if constexpr (std::is_same_v<T, Half>) {
-        Half h;
-        h.bits = _cvtss_sh(v, _MM_FROUND_TO_NEAREST_INT);
-        return h;
-    }
-#endif
     return T(v);
 }
 
 inline constexpr int64_t kStreamingStoreMinBytes = int64_t(16) << 20;
+
+// f16 contiguous loops: GCC does not vectorise Half's scalar F16C conversion, so f16 ops ran at a
+// quarter of bf16's speed. Instead they convert a block of kHalfBlock elements to f32 in L1,
+// compute there (the same vectorised f32 loop), and convert back 8 lanes at a time.
+inline constexpr int64_t kHalfBlock = 256;
 
 // out[i] = produce(i) for i in [begin, end).
 template <typename O, typename Produce>

@@ -1,4 +1,7 @@
 // CPU reference for the unary elementwise ops (kernels/elementwise/unary.h).
+#include <algorithm>
+#include <type_traits>
+
 #include "core/parallel.h"
 #include "kernels/elementwise/elementwise_cpu.h"
 #include "kernels/elementwise/elementwise_math.h"
@@ -15,6 +18,19 @@ void unary_loop(const StridedGeometry<2>& g, T* y, const T* x, F f) {
         // The hot path: a plain indexed loop the compiler vectorises for f32/f64 (y may equal x,
         // so no __restrict__; GCC adds its own overlap check).
         const bool streaming = ew::use_streaming_stores(g.numel, sizeof(T), y, x);
+        if constexpr (std::is_same_v<T, Half>) {  // through f32 blocks (elementwise_cpu.h)
+            parallel_for(0, g.numel, kDefaultGrain, [&](int64_t begin, int64_t end) {
+                alignas(32) float buf[ew::kHalfBlock];
+                for (int64_t i = begin; i < end; i += ew::kHalfBlock) {
+                    const int64_t n = std::min(ew::kHalfBlock, end - i);
+                    half_to_float(x + i, buf, n);
+                    for (int64_t j = 0; j < n; ++j) buf[j] = f(buf[j]);
+                    float_to_half(buf, y + i, n, streaming);
+                }
+                if (streaming) streaming_fence();
+            });
+            return;
+        }
         parallel_for(0, g.numel, kDefaultGrain, [&](int64_t begin, int64_t end) {
             ew::store_contiguous(y, begin, end, streaming,
                                  [&](int64_t i) { return ew::from_acc<T>(f(ew::to_acc<A>(x[i]))); });

@@ -66,8 +66,10 @@ __global__ void softmax_forward_row_kernel(int64_t rows, int64_t C, bool log, co
     for (int64_t c = t; c < C; c += G) s += expf(float(xr[c]) - m);
     s = group_reduce<G, false>(s, smem);
     if (log) {
-        const float lse = m + logf(s);
-        for (int64_t c = t; c < C; c += G) yr[c] = cuda::convert<T>(float(xr[c]) - lse);
+        // (x - m) - log(s), not x - (m + log(s)): m + log(s) rounds at the scale of m and loses
+        // the small log(s) when logits are large (1e4 in f32 has a spacing of 1e-3).
+        const float log_s = logf(s);
+        for (int64_t c = t; c < C; c += G) yr[c] = cuda::convert<T>((float(xr[c]) - m) - log_s);
     } else {
         const float inv = 1.f / s;
         for (int64_t c = t; c < C; c += G) yr[c] = cuda::convert<T>(expf(float(xr[c]) - m) * inv);
@@ -106,8 +108,8 @@ __global__ void softmax_forward_strided_kernel(int64_t n, int64_t C, int64_t S, 
     float s = 0.f;
     for (int64_t c = 0; c < C; ++c) s += expf(float(x[base + c * S]) - m);
     if (log) {
-        const float lse = m + logf(s);
-        for (int64_t c = 0; c < C; ++c) y[base + c * S] = cuda::convert<T>(float(x[base + c * S]) - lse);
+        const float log_s = logf(s);  // (x - m) - log(s): see softmax_forward_row_kernel
+        for (int64_t c = 0; c < C; ++c) y[base + c * S] = cuda::convert<T>((float(x[base + c * S]) - m) - log_s);
     } else {
         const float inv = 1.f / s;
         for (int64_t c = 0; c < C; ++c) y[base + c * S] = cuda::convert<T>(expf(float(x[base + c * S]) - m) * inv);

@@ -5,9 +5,11 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "core/dtype.h"
 #include "core/half.h"
+#include "core/half_convert_cpu.h"
 
 using namespace segcore;
 
@@ -184,5 +186,69 @@ TEST_CASE("bfloat16: conversions round to nearest even and keep inf/nan", "[core
         BFloat16 v;
         v.bits = uint16_t(b);
         REQUIRE(BFloat16::from_float(float(v)) == b);
+    }
+}
+
+TEST_CASE("half: the portable conversions match the F16C path bit for bit", "[core][half]") {
+    // Half::from_float / to_float use F16C where the build targets it; the portable bit arithmetic
+    // serves other builds (and the .cu files). Both must round identically (NaNs: NaN, same sign).
+    for (uint32_t h = 0; h < 65536; ++h) {
+        const float a = Half::to_float(uint16_t(h)), b = Half::to_float_portable(uint16_t(h));
+        if (half_is_nan(uint16_t(h))) {
+            REQUIRE((std::isnan(a) && std::isnan(b) && std::signbit(a) == std::signbit(b)));
+        } else {
+            INFO("half bits " << h);
+            REQUIRE(float_bits(a) == float_bits(b));
+        }
+    }
+    int64_t bad = 0;
+    for (uint64_t x = 0; x < (uint64_t(1) << 32); x += 241) {
+        const float f = bits_float(uint32_t(x));
+        const uint16_t a = Half::from_float(f), b = Half::from_float_portable(f);
+        if (std::isnan(f) ? !(half_is_nan(a) && half_is_nan(b) && (a & 0x8000) == (b & 0x8000)) : a != b)
+            if (bad++ < 5) FAIL_CHECK("f32 bits " << x << ": " << a << " vs portable " << b);
+    }
+    CHECK(bad == 0);
+}
+
+TEST_CASE("half: bulk conversions match the scalar ones for any length, alignment and store kind", "[core][half]") {
+    // Inputs: every f16 bit pattern as floats (exact), then floats between the f16 steps.
+    std::vector<float> src(70000 + 40);
+    for (size_t i = 0; i < src.size(); ++i) {
+        const float f = Half::to_float(uint16_t(i * 7919u));
+        src[i] = (i % 3 == 0) ? f * 1.0009765625f : f;  // off the grid: exercises rounding
+    }
+    std::vector<float> back(src.size());
+    std::vector<Half> h(src.size());
+    std::vector<BFloat16> b(src.size());
+    for (int64_t offset : {0, 1, 3, 7, 8}) {
+        for (int64_t n : {int64_t(0), int64_t(1), int64_t(7), int64_t(9), int64_t(255), int64_t(257), int64_t(70000)}) {
+            for (bool streaming : {false, true}) {
+                INFO("offset " << offset << " n " << n << " streaming " << streaming);
+                const float* s = src.data() + offset;
+                float_to_half(s, h.data() + offset, n, streaming);
+                float_to_bf16(s, b.data() + offset, n, streaming);
+                streaming_fence();
+                int64_t bad = 0;
+                for (int64_t i = 0; i < n; ++i) {
+                    const Half want(s[i]);
+                    const BFloat16 want_b(s[i]);
+                    bad += h[size_t(offset + i)].bits != want.bits && !std::isnan(s[i]);
+                    bad += b[size_t(offset + i)].bits != want_b.bits && !std::isnan(s[i]);
+                }
+                CHECK(bad == 0);
+                half_to_float(h.data() + offset, back.data() + offset, n, streaming);
+                streaming_fence();
+                for (int64_t i = 0; i < n; ++i)
+                    bad += float_bits(back[size_t(offset + i)]) != float_bits(float(h[size_t(offset + i)])) &&
+                           !std::isnan(back[size_t(offset + i)]);
+                bf16_to_float(b.data() + offset, back.data() + offset, n, streaming);
+                streaming_fence();
+                for (int64_t i = 0; i < n; ++i)
+                    bad += float_bits(back[size_t(offset + i)]) != float_bits(float(b[size_t(offset + i)])) &&
+                           !std::isnan(back[size_t(offset + i)]);
+                CHECK(bad == 0);
+            }
+        }
     }
 }
