@@ -5,6 +5,9 @@
 #include <limits>
 #include <sstream>
 
+#include "core/allocator.h"
+#include "core/stream.h"
+
 namespace segcore::test {
 
 Tolerance tolerance_for(DType t) {
@@ -54,6 +57,15 @@ void poison(Tensor& t) {
     if (is_floating(t.dtype())) t.fill_(std::numeric_limits<double>::quiet_NaN());
     else if (t.dtype() == DType::Bool) t.fill_(1);
     else t.fill_(t.dtype() == DType::U8 ? 0xAB : -777);
+}
+
+const void* poison_next_cuda_output(const Shape& shape, DType t) {
+    device_synchronize();
+    cuda_empty_cache(0);
+    Tensor p = empty(shape, {t, Device::cuda()});
+    poison(p);
+    device_synchronize();
+    return p.data_ptr();
 }
 
 std::vector<Shape> odd_shapes() {

@@ -21,6 +21,13 @@ std::string compare(const Tensor& actual, const Tensor& expected, Tolerance tol)
 // Fills a tensor with NaN (floats) or a sentinel (integers) so an output a kernel forgets to write is caught.
 void poison(Tensor& t);
 
+// CUDA: the output of the next op comes from the caching allocator, so hand it a NaN-filled block
+// of the same size first and an output element the kernel forgets to write shows up as NaN. The
+// cache is emptied first: the allocator takes the first cached block of the best size, and without
+// this it would hand out an older block (holding an earlier, valid result). Returns the poisoned
+// block so the caller can check the output really landed on it.
+const void* poison_next_cuda_output(const Shape& shape, DType t);
+
 // Shapes chosen to break kernels: primes, 1x1, sizes around warp and block multiples.
 std::vector<Shape> odd_shapes();
 

@@ -32,20 +32,6 @@ Tensor run(Op op, const Tensor& x, const std::vector<int64_t>& dims, bool keepdi
     return {};
 }
 
-// The output of the next op comes from the caching allocator: hand it a NaN-filled block of the
-// same size first, so an output element the kernel forgets to write shows up as NaN. The cache is
-// emptied first: the allocator takes the first cached block of the best size, and without this it
-// would hand out an older block (holding an earlier, valid result) and the poison would never be
-// seen. Returns the poisoned block so the caller can check the output really landed on it.
-const void* poison_next_output(const Shape& shape, DType t) {
-    device_synchronize();
-    cuda_empty_cache(0);
-    Tensor p = empty(shape, {t, Device::cuda()});
-    test::poison(p);
-    device_synchronize();
-    return p.data_ptr();
-}
-
 std::vector<std::vector<int64_t>> dim_sets(int64_t nd) {
     std::vector<std::vector<int64_t>> sets{{}};
     for (int64_t mask = 1; mask < (int64_t(1) << nd); ++mask) {
@@ -75,7 +61,7 @@ void check_all(const Tensor& x_cpu, const std::vector<int64_t>& dims, bool keepd
         INFO("shape " << shape_str(x_cpu.shape()) << " dtype " << dtype_name(dt) << " op " << int(op) << " ndims "
                       << dims.size() << " keepdim " << keepdim);
         const Tensor ref = run(op, x32, dims, keepdim);
-        const void* poisoned = poison_next_output(ref.shape(), dt);
+        const void* poisoned = test::poison_next_cuda_output(ref.shape(), dt);
         const Tensor out = run(op, xc, dims, keepdim);
         REQUIRE(out.is_cuda());
         REQUIRE(out.data_ptr() == poisoned);  // else the poison proves nothing

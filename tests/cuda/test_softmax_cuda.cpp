@@ -15,20 +15,6 @@ using segcore::test::tolerance_for;
 
 namespace {
 
-// The output of the next op comes from the caching allocator: hand it a NaN-filled block of the
-// same size first, so an output element the kernel forgets to write shows up as NaN. The cache is
-// emptied first: the allocator takes the first cached block of the best size, and without this it
-// would hand out an older block (holding an earlier, valid result) and the poison would never be
-// seen. Returns the poisoned block so the caller can check the output really landed on it.
-const void* poison_next_output(const Shape& shape, DType t) {
-    device_synchronize();
-    cuda_empty_cache(0);
-    Tensor p = empty(shape, {t, Device::cuda()});
-    test::poison(p);
-    device_synchronize();
-    return p.data_ptr();
-}
-
 void check(const Tensor& x, const Tensor& dy, int64_t d, DType dt) {
     INFO("shape " << shape_str(x.shape()) << " dtype " << dtype_name(dt) << " dim " << d);
     const Tensor x32 = x.to(DType::F32), dy32 = dy.to(DType::F32);
@@ -37,7 +23,7 @@ void check(const Tensor& x, const Tensor& dy, int64_t d, DType dt) {
     for (bool log : {false, true}) {
         INFO("log " << log);
         const Tensor ref = log ? ops::log_softmax(x32, d) : ops::softmax(x32, d);
-        const void* poisoned = poison_next_output(x.shape(), dt);
+        const void* poisoned = test::poison_next_cuda_output(x.shape(), dt);
         const Tensor y = log ? ops::log_softmax(xc, d) : ops::softmax(xc, d);
         REQUIRE(y.dtype() == dt);
         REQUIRE(y.data_ptr() == poisoned);  // else the poison proves nothing
@@ -45,7 +31,7 @@ void check(const Tensor& x, const Tensor& dy, int64_t d, DType dt) {
         // backward from the same (rounded) y on both sides
         const Tensor y_cpu = y.cpu().to(DType::F32);
         const Tensor gref = log ? ops::log_softmax_backward(dy32, y_cpu, d) : ops::softmax_backward(dy32, y_cpu, d);
-        const void* gpoisoned = poison_next_output(x.shape(), dt);
+        const void* gpoisoned = test::poison_next_cuda_output(x.shape(), dt);
         const Tensor g = log ? ops::log_softmax_backward(dyc, y, d) : ops::softmax_backward(dyc, y, d);
         REQUIRE(g.data_ptr() == gpoisoned);
         Tolerance gtol = tol;
