@@ -14,6 +14,10 @@
 //    twice the request (bounds the waste);
 //  - when the backend fails, every cached block is released and the request retried once; if it
 //    fails again, OutOfMemoryError names the requested size and the statistics.
+//
+// Not yet here (PyTorch's record_stream): a tensor allocated on stream A, used by kernels on stream
+// B and freed while B's work is queued may be handed out on A too early. Until that exists, code
+// that moves a tensor to another stream synchronises the streams before freeing it.
 #include <cstdint>
 #include <map>
 #include <mutex>
