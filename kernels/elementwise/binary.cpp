@@ -1,6 +1,7 @@
 // ops:: entry points of the binary elementwise family and comparisons (kernels/elementwise/binary.h):
 // validation, broadcasting, allocation and backend dispatch. Tensor-scalar forms reuse the unary
 // kernels (kernels/elementwise/unary.h) so the scalar never goes through a device tensor.
+#include <cmath>
 #include <limits>
 
 #include "kernels/common/dispatch.h"
@@ -161,6 +162,52 @@ Tensor scalar_like(const Tensor& a, double s) {
     check_defined("compare", {&a});
     return full({}, s, {a.dtype(), a.device()});
 }
+
+// Integer tensor vs a double scalar, with PyTorch's result (it promotes to float): the scalar is
+// never converted to the integer type, where 2.5 would become 2 and 300 would not fit a u8.
+// Instead the comparison is rewritten exactly: x < 2.5 is x < 3, x == 2.5 is always false, and a
+// bound outside the dtype's range makes the answer the same for every element.
+Tensor compare_integer_scalar(const Tensor& a, double s, CompareOp op) {
+    double lo = 0, hi = 0;
+    switch (a.dtype()) {
+        case DType::U8: lo = 0; hi = 255; break;
+        case DType::I32: lo = -2147483648.0; hi = 2147483647.0; break;
+        case DType::I64: lo = -9223372036854775808.0; hi = 9223372036854775807.0; break;
+        default: lo = 0; hi = 1; break;  // bool
+    }
+    const auto constant = [&](bool v) { return full(a.shape(), v ? 1.0 : 0.0, {DType::Bool, a.device()}); };
+    if (std::isnan(s)) return constant(op == CompareOp::Ne);
+    const double fl = std::floor(s), ce = std::ceil(s);
+    switch (op) {
+        case CompareOp::Eq:
+        case CompareOp::Ne:
+            if (fl != s || s < lo || s > hi) return constant(op == CompareOp::Ne);
+            return compare(a, scalar_like(a, s), op);
+        case CompareOp::Lt:  // x < s  <=>  x < ceil(s)
+            if (ce > hi) return constant(true);
+            if (ce <= lo) return constant(false);
+            return compare(a, scalar_like(a, ce), CompareOp::Lt);
+        case CompareOp::Le:  // x <= s  <=>  x <= floor(s)
+            if (fl >= hi) return constant(true);
+            if (fl < lo) return constant(false);
+            return compare(a, scalar_like(a, fl), CompareOp::Le);
+        case CompareOp::Gt:  // x > s  <=>  x > floor(s)
+            if (fl >= hi) return constant(false);
+            if (fl < lo) return constant(true);
+            return compare(a, scalar_like(a, fl), CompareOp::Gt);
+        case CompareOp::Ge:  // x >= s  <=>  x >= ceil(s)
+            if (ce <= lo) return constant(true);
+            if (ce > hi) return constant(false);
+            return compare(a, scalar_like(a, ce), CompareOp::Ge);
+    }
+    SEGCORE_THROW("compare: unknown comparison");
+}
+
+Tensor compare_scalar(const Tensor& a, double s, CompareOp op) {
+    check_defined("compare", {&a});
+    if (!is_floating(a.dtype())) return compare_integer_scalar(a, s, op);
+    return compare(a, scalar_like(a, s), op);
+}
 }  // namespace
 
 Tensor eq(const Tensor& a, const Tensor& b) { return compare(a, b, CompareOp::Eq); }
@@ -169,12 +216,12 @@ Tensor lt(const Tensor& a, const Tensor& b) { return compare(a, b, CompareOp::Lt
 Tensor le(const Tensor& a, const Tensor& b) { return compare(a, b, CompareOp::Le); }
 Tensor gt(const Tensor& a, const Tensor& b) { return compare(a, b, CompareOp::Gt); }
 Tensor ge(const Tensor& a, const Tensor& b) { return compare(a, b, CompareOp::Ge); }
-Tensor eq(const Tensor& a, double s) { return compare(a, scalar_like(a, s), CompareOp::Eq); }
-Tensor ne(const Tensor& a, double s) { return compare(a, scalar_like(a, s), CompareOp::Ne); }
-Tensor lt(const Tensor& a, double s) { return compare(a, scalar_like(a, s), CompareOp::Lt); }
-Tensor le(const Tensor& a, double s) { return compare(a, scalar_like(a, s), CompareOp::Le); }
-Tensor gt(const Tensor& a, double s) { return compare(a, scalar_like(a, s), CompareOp::Gt); }
-Tensor ge(const Tensor& a, double s) { return compare(a, scalar_like(a, s), CompareOp::Ge); }
+Tensor eq(const Tensor& a, double s) { return compare_scalar(a, s, CompareOp::Eq); }
+Tensor ne(const Tensor& a, double s) { return compare_scalar(a, s, CompareOp::Ne); }
+Tensor lt(const Tensor& a, double s) { return compare_scalar(a, s, CompareOp::Lt); }
+Tensor le(const Tensor& a, double s) { return compare_scalar(a, s, CompareOp::Le); }
+Tensor gt(const Tensor& a, double s) { return compare_scalar(a, s, CompareOp::Gt); }
+Tensor ge(const Tensor& a, double s) { return compare_scalar(a, s, CompareOp::Ge); }
 
 }  // namespace ops
 

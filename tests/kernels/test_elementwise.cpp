@@ -306,6 +306,44 @@ TEST_CASE("comparisons produce bool, on float and integer dtypes", "[elementwise
     REQUIRE_CLOSE(ops::ne(n, n), values({1, 0}, DType::Bool), kExact);
 }
 
+TEST_CASE("integer tensors vs scalars: PyTorch's promoted answer, scalar never truncated", "[elementwise][compare]") {
+    // Brute force: compare every element in double, as PyTorch's promotion to float does.
+    const auto check = [](const Tensor& x, double s) {
+        const struct {
+            const char* name;
+            Tensor (*op)(const Tensor&, double);
+            bool (*ref)(double, double);
+        } cases[] = {
+            {"eq", ops::eq, [](double a, double b) { return a == b; }},
+            {"ne", ops::ne, [](double a, double b) { return a != b; }},
+            {"lt", ops::lt, [](double a, double b) { return a < b; }},
+            {"le", ops::le, [](double a, double b) { return a <= b; }},
+            {"gt", ops::gt, [](double a, double b) { return a > b; }},
+            {"ge", ops::ge, [](double a, double b) { return a >= b; }},
+        };
+        for (const auto& c : cases) {
+            const Tensor out = c.op(x, s);
+            REQUIRE(out.dtype() == DType::Bool);
+            REQUIRE(out.shape() == x.shape());
+            for (int64_t i = 0; i < x.numel(); ++i) {
+                INFO(c.name << "(" << dtype_name(x.dtype()) << " " << x.get_double(i) << ", " << s << ")");
+                REQUIRE((out.get_double(i) != 0) == c.ref(x.get_double(i), s));
+            }
+        }
+    };
+    const Tensor u8 = from_vector<uint8_t>({0, 1, 2, 3, 254, 255}, {2, 3});
+    const Tensor i32 = from_vector<int32_t>({-2147483647 - 1, -3, 2, 3, 7, 2147483647}, {6});
+    const Tensor i64 = from_vector<int64_t>({-5, -1, 0, 2, 3, 255}, {3, 2}).t();  // non-contiguous
+    for (double s : {2.0, 2.5, -2.5, 2.9999, 255.0, 255.5, 256.0, 300.0, -1.0, -0.5, 0.0, 1e20, -1e20,
+                     std::nan(""), std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()}) {
+        check(u8, s);
+        check(i32, s);
+        check(i64, s);
+    }
+    check(i32, 2147483647.5);
+    check(i32, -2147483648.5);
+}
+
 TEST_CASE("where selects with three-way broadcasting", "[elementwise][where]") {
     const DType t = GENERATE(DType::F32, DType::F64, DType::F16, DType::BF16, DType::I64, DType::U8);
     const Tensor cond = ops::gt(random_tensor({3, 1, 5}, DType::F32, -1, 1, 1), 0.0);
