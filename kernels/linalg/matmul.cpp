@@ -55,7 +55,51 @@ Operand gemm_operand(const Tensor& x3) {
     return op;
 }
 
-Tensor as_3d(const Tensor& x) { return x.dim() == 2 ? x.unsqueeze(0) : x; }
+// The operands as matrices: a 1-D a (K,) is the row (1, K), a 1-D b (K,) the column (K, 1)
+// (PyTorch's prepended / appended 1, removed again from the result).
+Tensor as_matrix_a(const Tensor& a) { return a.dim() == 1 ? a.unsqueeze(0) : a; }
+Tensor as_matrix_b(const Tensor& b) { return b.dim() == 1 ? b.unsqueeze(1) : b; }
+
+// The batch dims of a matrix-ized operand (everything before the last two).
+Shape batch_shape(const Tensor& x) { return Shape(x.shape().begin(), x.shape().end() - 2); }
+
+// The single stride that walks all of x's batch dims (..., rows, cols) as one flat batch, when one
+// exists: size-1 dims are ignored, and each other dim must step over the next one exactly.
+std::optional<int64_t> folded_batch_stride(const Tensor& x) {
+    std::optional<int64_t> inner;  // stride of the innermost non-1 batch dim seen so far
+    int64_t expected = 0;          // what the next outer non-1 dim's stride must be
+    for (int64_t d = x.dim() - 3; d >= 0; --d) {
+        if (x.size(d) == 1) continue;
+        if (!inner) {
+            inner = x.stride(d);
+        } else if (x.stride(d) != expected) {
+            return std::nullopt;
+        }
+        expected = x.stride(d) * x.size(d);
+    }
+    return inner.value_or(0);
+}
+
+// x (..., rows, cols) broadcast to `batch` batch dims, as the 3-D GEMM operand (B, rows, cols) or
+// (1, rows, cols) when every batch dim broadcasts (batch stride 0). A view when one batch stride
+// describes the broadcast batches (every 2-D/3-D case), else a contiguous copy of the expanded
+// operand: e.g. a (2, 1, M, K) against (4, K, N) repeats each of a's matrices 4 times between
+// matrices that are 2 apart, which no single stride can express.
+Tensor fold_operand(const Tensor& x, const Shape& batch) {
+    const int64_t rows = x.size(-2), cols = x.size(-1);
+    Shape full = batch;
+    full.push_back(rows);
+    full.push_back(cols);
+    const Tensor e = x.expand(full);
+    bool all_broadcast = true;
+    for (size_t d = 0; d < batch.size(); ++d)
+        if (e.size(int64_t(d)) != 1 && e.stride(int64_t(d)) != 0) all_broadcast = false;
+    if (all_broadcast) return e.as_strided({1, rows, cols}, {0, e.stride(-2), e.stride(-1)}, e.offset());
+    const int64_t nb = shape_numel(batch);
+    if (const auto s = folded_batch_stride(e))
+        return e.as_strided({nb, rows, cols}, {*s, e.stride(-2), e.stride(-1)}, e.offset());
+    return e.contiguous().view({nb, rows, cols});
+}
 
 void check_backend(MatmulBackend backend, const Tensor& a) {
     SEGCORE_CHECK(backend == MatmulBackend::Default || a.is_cuda(), kOp, ": MatmulBackend::", matmul_backend_name(backend),
@@ -92,17 +136,28 @@ const char* matmul_backend_name(MatmulBackend b) {
 
 Shape matmul_shape(const Tensor& a, const Tensor& b) {
     check_defined(kOp, {&a, &b});
-    const bool ranks_ok = (a.dim() == 2 || a.dim() == 3) && (b.dim() == 2 || b.dim() == 3);
-    SEGCORE_CHECK(ranks_ok, kOp, ": expected 2-D (M, K) or 3-D (B, M, K) operands, got a ", shape_str(a.shape()),
-                  " and b ", shape_str(b.shape()));
-    const int64_t m = a.size(-2), k = a.size(-1), kb = b.size(-2), n = b.size(-1);
+    const bool ranks_ok = a.dim() >= 1 && b.dim() >= 1 && a.dim() <= kMaxDims && b.dim() <= kMaxDims;
+    SEGCORE_CHECK(ranks_ok, kOp, ": expected operands with 1 to ", kMaxDims, " dimensions, got a ",
+                  shape_str(a.shape()), " and b ", shape_str(b.shape()));
+    const int64_t k = a.size(-1), kb = b.dim() == 1 ? b.size(0) : b.size(-2);
     SEGCORE_CHECK(k == kb, kOp, ": inner dimensions differ: a ", shape_str(a.shape()), " has ", k, " columns but b ",
                   shape_str(b.shape()), " has ", kb, " rows");
-    if (a.dim() == 2 && b.dim() == 2) return {m, n};
-    const int64_t ba = a.dim() == 3 ? a.size(0) : 1, bb = b.dim() == 3 ? b.size(0) : 1;
-    SEGCORE_CHECK(ba == bb || ba == 1 || bb == 1, kOp, ": batch sizes differ: a ", shape_str(a.shape()), " and b ",
-                  shape_str(b.shape()), " (a batch of 1 broadcasts, others must match)");
-    return {ba == 1 ? bb : ba, m, n};  // a batch of 1 broadcasts, even against 0
+    const Shape ba = a.dim() > 2 ? Shape(a.shape().begin(), a.shape().end() - 2) : Shape{};
+    const Shape bb = b.dim() > 2 ? Shape(b.shape().begin(), b.shape().end() - 2) : Shape{};
+    // NumPy broadcasting of the batch dims, aligned from the right; a batch of 1 broadcasts, even against 0.
+    const size_t nb = std::max(ba.size(), bb.size());
+    Shape shape(nb);
+    for (size_t i = 0; i < nb; ++i) {
+        const int64_t da = i < nb - ba.size() ? 1 : ba[i - (nb - ba.size())];
+        const int64_t db = i < nb - bb.size() ? 1 : bb[i - (nb - bb.size())];
+        SEGCORE_CHECK(da == db || da == 1 || db == 1, kOp, ": batch dimensions do not broadcast: a ",
+                      shape_str(a.shape()), " and b ", shape_str(b.shape()), " have batch sizes ", da, " and ", db,
+                      " at batch dim ", i, " (a batch of 1 broadcasts, others must match)");
+        shape[i] = da == 1 ? db : da;
+    }
+    if (a.dim() >= 2) shape.push_back(a.size(-2));  // a 1-D a has no M
+    if (b.dim() >= 2) shape.push_back(b.size(-1));  // a 1-D b has no N
+    return shape;
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b, MatmulBackend backend) {
@@ -123,10 +178,15 @@ Tensor& matmul_out(Tensor& out, const Tensor& a, const Tensor& b, const MatmulOp
                   " for a ", shape_str(a.shape()), " @ b ", shape_str(b.shape()));
     SEGCORE_CHECK(!out.shares_storage(a) && !out.shares_storage(b), kOp, ": out must not share memory with a or b");
 
-    const Tensor a3 = as_3d(a), b3 = as_3d(b);
+    // Everything below is one batched (B, M, K) @ (B, K, N) GEMM: 1-D operands become a row / a
+    // column, the broadcast batch dims fold into B, and out gets its removed 1s back.
+    const Tensor am = as_matrix_a(a), bm = as_matrix_b(b);
+    const Shape batch = broadcast_shapes(batch_shape(am), batch_shape(bm));
+    const int64_t nbatch = shape_numel(batch);
+    const Tensor a3 = fold_operand(am, batch), b3 = fold_operand(bm, batch);
     const Operand oa = gemm_operand(a3), ob = gemm_operand(b3);
     kernels::GemmParams p;
-    p.batch = shape.size() == 3 ? shape[0] : 1;
+    p.batch = nbatch;
     p.m = a3.size(1);
     p.k = a3.size(2);
     p.n = b3.size(2);
@@ -139,12 +199,20 @@ Tensor& matmul_out(Tensor& out, const Tensor& a, const Tensor& b, const MatmulOp
     p.alpha = opt.alpha;
     p.beta = opt.beta;
 
-    // C needs unit column stride and a distinct matrix per batch entry; otherwise compute into a
-    // contiguous buffer (holding out's values when beta reads them) and copy back.
-    const Tensor o3 = as_3d(out);
-    const auto out_layout = blas_layout(o3.size(1), o3.size(2), o3.stride(1), o3.stride(2));
-    const bool out_ok = out_layout && !out_layout->trans && (p.batch <= 1 || o3.stride(0) != 0);
-    const Tensor c3 = out_ok ? o3 : (opt.beta != 0.0 ? o3.clone() : empty(o3.shape(), TensorOptions(out.dtype(), out.device())));
+    // out as (batch..., M, N) with the 1s of 1-D operands put back, then as (B, M, N) when one batch
+    // stride walks it. C needs unit column stride and a distinct matrix per batch entry; otherwise
+    // compute into a contiguous buffer (holding out's values when beta reads them) and copy back.
+    Tensor om = b.dim() == 1 ? out.unsqueeze(out.dim()) : out;
+    if (a.dim() == 1) om = om.unsqueeze(om.dim() - 1);
+    const auto out_bstride = folded_batch_stride(om);
+    const auto out_layout = blas_layout(p.m, p.n, om.stride(-2), om.stride(-1));
+    const bool out_ok = out_bstride && out_layout && !out_layout->trans && (p.batch <= 1 || *out_bstride != 0);
+    Tensor c3;
+    if (out_ok)
+        c3 = om.as_strided({p.batch, p.m, p.n}, {*out_bstride, om.stride(-2), om.stride(-1)}, om.offset());
+    else
+        c3 = (opt.beta != 0.0 ? om.clone() : empty(om.shape(), TensorOptions(out.dtype(), out.device())))
+                 .view({p.batch, p.m, p.n});
     p.ldc = out_ok ? out_layout->ld : std::max<int64_t>(p.n, 1);
     p.stride_c = p.batch <= 1 ? 0 : c3.stride(0);
 
@@ -156,7 +224,7 @@ Tensor& matmul_out(Tensor& out, const Tensor& a, const Tensor& b, const MatmulOp
     }
 
     if (shape_numel(shape) > 0) run_gemm(p, oa.t, ob.t, c3, opt.backend);
-    if (!out_ok) out.copy_(out.dim() == 2 ? c3.squeeze(0) : c3);
+    if (!out_ok) out.copy_(c3.view(shape));
     return out;
 }
 

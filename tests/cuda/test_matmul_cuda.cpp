@@ -81,6 +81,29 @@ TEST_CASE("matmul CUDA: batched and broadcast batches", "[cuda][matmul]") {
     REQUIRE_CLOSE(cuda_matmul(at, b, backend), cpu_reference(at, b), tol);
 }
 
+TEST_CASE("matmul CUDA: N-D broadcast batches and 1-D operands", "[cuda][matmul]") {
+    const DType dt = GENERATE(DType::F32, DType::F16, DType::BF16);
+    const MatmulBackend backend = GENERATE(MatmulBackend::Cublas, MatmulBackend::Tiled);
+    INFO(dtype_name(dt) << " " << ops::matmul_backend_name(backend));
+    Generator gen(25);
+    const TensorOptions opt(dt, Device::cuda());
+    const int64_t m = 19, n = 37, k = 29;
+    const auto tol = gemm_tolerance(dt, k);
+    // (2, 1, M, K) @ (4, K, N) -> (2, 4, M, N): a's broadcast interleaves, so it is materialised.
+    const Tensor a = randn({2, 1, m, k}, opt, &gen), b = randn({4, k, n}, opt, &gen);
+    const Tensor c = cuda_matmul(a, b, backend);
+    REQUIRE(c.shape() == Shape{2, 4, m, n});
+    REQUIRE_CLOSE(c, cpu_reference(a, b), tol);
+    // both sides broadcast, b transposed per matrix
+    const Tensor a3 = randn({3, 1, m, k}, opt, &gen), bt = randn({1, 2, n, k}, opt, &gen).transpose(2, 3);
+    REQUIRE_CLOSE(cuda_matmul(a3, bt, backend), cpu_reference(a3, bt), tol);
+    // 1-D operands: batched matrix . vector, vector . matrix, vector . vector
+    const Tensor v = randn({k}, opt, &gen), w = randn({k}, opt, &gen), b2 = randn({k, n}, opt, &gen);
+    REQUIRE_CLOSE(cuda_matmul(a, v, backend), cpu_reference(a, v), tol);
+    REQUIRE_CLOSE(cuda_matmul(v, b2, backend), cpu_reference(v, b2), tol);
+    REQUIRE_CLOSE(cuda_matmul(v, w, backend), cpu_reference(v, w), tol);
+}
+
 TEST_CASE("matmul CUDA: alpha and beta accumulate like the CPU", "[cuda][matmul]") {
     const DType dt = GENERATE(DType::F32, DType::F16, DType::BF16);
     const MatmulBackend backend = GENERATE(MatmulBackend::Cublas, MatmulBackend::Tiled);

@@ -512,6 +512,13 @@ def make_matmul():
         ("longk", (3, 129), (129, 4), False),
         ("a_transposed", (7, 5), (7, 3), True),   # a stored as (K, M); the op sees a.t()
         ("a_transposed_batched", (2, 7, 5), (2, 7, 3), True),
+        # torch.matmul's 1-D and N-D rules (appended last so the seeds above do not move)
+        ("vec_vec", (7,), (7,), False),                       # -> 0-dim
+        ("mat_vec", (5, 7), (7,), False),                     # -> (5,)
+        ("vec_mat", (7,), (7, 3), False),                     # -> (3,)
+        ("batched_vec", (2, 3, 5, 7), (7,), False),           # -> (2, 3, 5)
+        ("bcast_4d_3d", (2, 1, 5, 3), (4, 3, 7), False),      # -> (2, 4, 5, 7)
+        ("bcast_5d", (2, 1, 3, 2, 4), (1, 2, 1, 4, 3), False),  # -> (2, 2, 3, 2, 3)
     ]
     for i, (name, sa, sb, ta) in enumerate(shapes):
         a64, b64 = base_random(sa, 40 + 2 * i), base_random(sb, 41 + 2 * i)

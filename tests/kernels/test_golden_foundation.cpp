@@ -479,7 +479,7 @@ TEST_CASE("golden: softmax and log_softmax, forward and backward, match PyTorch"
     check_coverage(per_op, "softmax.", {"softmax", "log_softmax", "softmax_backward", "log_softmax_backward"});
 }
 
-TEST_CASE("golden: matmul (2-D, batched, broadcast batch, transposed) matches PyTorch", "[golden][matmul]") {
+TEST_CASE("golden: matmul (2-D, batched, broadcast and N-D batches, 1-D operands, transposed) matches PyTorch", "[golden][matmul]") {
     run_family("matmul", matmul_case);
 }
 

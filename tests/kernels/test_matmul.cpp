@@ -15,20 +15,27 @@ using segcore::test::tolerance_for;
 
 namespace {
 
-// a @ b in double, 2-D or 3-D with batch broadcasting, from whatever layout and dtype.
+// a @ b in double with torch.matmul's rules (1-D operands, broadcast batch dims), from whatever
+// layout and dtype; the result shape is worked out here, not taken from ops::matmul_shape.
 Tensor naive_matmul(const Tensor& a, const Tensor& b) {
-    const Shape shape = ops::matmul_shape(a, b);
-    const Tensor a3 = (a.dim() == 2 ? a.unsqueeze(0) : a).to(DType::F64).contiguous();
-    const Tensor b3 = (b.dim() == 2 ? b.unsqueeze(0) : b).to(DType::F64).contiguous();
-    const int64_t batch = shape.size() == 3 ? shape[0] : 1;
-    const int64_t m = a3.size(1), k = a3.size(2), n = b3.size(2);
-    Tensor out = zeros({batch, m, n}, DType::F64);
+    const Tensor am = a.dim() == 1 ? a.unsqueeze(0) : a;  // (K,) -> (1, K)
+    const Tensor bm = b.dim() == 1 ? b.unsqueeze(1) : b;  // (K,) -> (K, 1)
+    const Shape batch = broadcast_shapes(Shape(am.shape().begin(), am.shape().end() - 2),
+                                         Shape(bm.shape().begin(), bm.shape().end() - 2));
+    const int64_t m = am.size(-2), k = am.size(-1), n = bm.size(-1);
+    Shape sa = batch, sb = batch;
+    sa.insert(sa.end(), {m, k});
+    sb.insert(sb.end(), {k, n});
+    const Tensor a3 = am.expand(sa).to(DType::F64).contiguous();
+    const Tensor b3 = bm.expand(sb).to(DType::F64).contiguous();
+    const int64_t nbatch = shape_numel(batch);
+    Tensor out = zeros({nbatch, m, n}, DType::F64);
     const double* pa = a3.data<double>();
     const double* pb = b3.data<double>();
     double* po = out.data<double>();
-    for (int64_t bi = 0; bi < batch; ++bi) {
-        const double* ab = pa + (a3.size(0) == 1 ? 0 : bi) * m * k;
-        const double* bb = pb + (b3.size(0) == 1 ? 0 : bi) * k * n;
+    for (int64_t bi = 0; bi < nbatch; ++bi) {
+        const double* ab = pa + bi * m * k;
+        const double* bb = pb + bi * k * n;
         for (int64_t i = 0; i < m; ++i)
             for (int64_t j = 0; j < n; ++j) {
                 double s = 0;
@@ -36,6 +43,9 @@ Tensor naive_matmul(const Tensor& a, const Tensor& b) {
                 po[(bi * m + i) * n + j] = s;
             }
     }
+    Shape shape = batch;
+    if (a.dim() >= 2) shape.push_back(m);
+    if (b.dim() >= 2) shape.push_back(n);
     return out.reshape(shape);
 }
 
@@ -207,9 +217,20 @@ TEST_CASE("matmul: errors name the shapes, ranks, dtypes and backends", "[matmul
     const Tensor a = zeros({2, 3}), b = zeros({4, 5});
     REQUIRE_THROWS_WITH(ops::matmul(a, b), Catch::Contains("(2, 3)") && Catch::Contains("(4, 5)") &&
                                                Catch::Contains("inner dimensions"));
-    REQUIRE_THROWS_WITH(ops::matmul(zeros({3}), zeros({3, 2})), Catch::Contains("2-D") && Catch::Contains("(3,)"));
-    REQUIRE_THROWS_WITH(ops::matmul(zeros({1, 2, 3, 4}), zeros({4, 2})), Catch::Contains("(1, 2, 3, 4)"));
+    REQUIRE_THROWS_WITH(ops::matmul(zeros({3}), zeros({4, 2})),
+                        Catch::Contains("inner dimensions") && Catch::Contains("(3,)") && Catch::Contains("(4, 2)"));
+    REQUIRE_THROWS_WITH(ops::matmul(zeros({2, 3}), zeros({4})), Catch::Contains("inner dimensions") &&
+                                                                 Catch::Contains("(4,)"));
+    REQUIRE_THROWS_WITH(ops::matmul(zeros({3}), zeros({4})), Catch::Contains("inner dimensions"));
+    REQUIRE_THROWS_WITH(ops::matmul(zeros({1, 2, 3, 4}), zeros({5, 2})),
+                        Catch::Contains("(1, 2, 3, 4)") && Catch::Contains("inner dimensions"));
     REQUIRE_THROWS_WITH(ops::matmul(zeros({2, 2, 3}), zeros({3, 3, 4})), Catch::Contains("batch"));
+    REQUIRE_THROWS_WITH(ops::matmul(zeros({2, 3, 5, 3}), zeros({4, 3, 7})),
+                        Catch::Contains("do not broadcast") && Catch::Contains("(2, 3, 5, 3)") &&
+                            Catch::Contains("(4, 3, 7)") && Catch::Contains("3 and 4"));
+    REQUIRE_THROWS_WITH(ops::matmul(zeros({2, 1, 5, 3}), zeros({3, 3, 3, 7})), Catch::Contains("do not broadcast"));
+    REQUIRE_THROWS_WITH(ops::matmul(zeros({}), zeros({3, 4})),
+                        Catch::Contains("1 to 8 dimensions") && Catch::Contains("()"));
     REQUIRE_THROWS_WITH(ops::matmul(zeros({2, 3}), zeros({3, 4}, DType::F64)),
                         Catch::Contains("f32") && Catch::Contains("f64"));
     REQUIRE_THROWS_WITH(ops::matmul(zeros({2, 3}, DType::I32), zeros({3, 4}, DType::I32)),
@@ -223,4 +244,117 @@ TEST_CASE("matmul: errors name the shapes, ranks, dtypes and backends", "[matmul
     Tensor big = zeros({4, 4});
     Tensor alias = big.narrow(0, 0, 2);
     REQUIRE_THROWS_WITH(ops::matmul_out(alias, big.narrow(0, 2, 2), zeros({4, 4})), Catch::Contains("share memory"));
+}
+
+TEST_CASE("matmul: 1-D operands follow torch.matmul", "[matmul]") {
+    const DType dt = GENERATE(DType::F32, DType::F64, DType::BF16);
+    Generator gen(31);
+    const int64_t m = 7, n = 11, k = 13, bs = 3;
+    const auto tol = gemm_tolerance(dt, k);
+    const Tensor v = randn({k}, dt, &gen), w = randn({k}, dt, &gen);
+    SECTION("vector . vector -> 0-dim") {
+        const Tensor c = ops::matmul(v, w);
+        REQUIRE(c.shape() == Shape{});
+        REQUIRE_CLOSE(c, naive_matmul(v, w), tol);
+        // a strided vector (step 2) and a broadcast one (stride 0)
+        const Tensor vs = randn({2 * k}, dt, &gen).slice(0, 0, 2 * k, 2);
+        const Tensor ve = randn({1}, dt, &gen).expand({k});
+        REQUIRE_CLOSE(ops::matmul(vs, ve), naive_matmul(vs, ve), tol);
+    }
+    SECTION("matrix . vector -> (M,)") {
+        const Tensor a = randn({m, k}, dt, &gen);
+        REQUIRE(ops::matmul(a, v).shape() == Shape{m});
+        REQUIRE_CLOSE(ops::matmul(a, v), naive_matmul(a, v), tol);
+        const Tensor at = randn({k, m}, dt, &gen).t();
+        REQUIRE_CLOSE(ops::matmul(at, v), naive_matmul(at, v), tol);
+    }
+    SECTION("vector . matrix -> (N,)") {
+        const Tensor b = randn({k, n}, dt, &gen);
+        REQUIRE(ops::matmul(v, b).shape() == Shape{n});
+        REQUIRE_CLOSE(ops::matmul(v, b), naive_matmul(v, b), tol);
+        const Tensor bt = randn({n, k}, dt, &gen).t();
+        REQUIRE_CLOSE(ops::matmul(v, bt), naive_matmul(v, bt), tol);
+    }
+    SECTION("batched matrix . vector and vector . batched matrix") {
+        const Tensor a = randn({2, bs, m, k}, dt, &gen), b = randn({bs, k, n}, dt, &gen);
+        REQUIRE(ops::matmul(a, v).shape() == Shape{2, bs, m});
+        REQUIRE_CLOSE(ops::matmul(a, v), naive_matmul(a, v), tol);
+        REQUIRE(ops::matmul(v, b).shape() == Shape{bs, n});
+        REQUIRE_CLOSE(ops::matmul(v, b), naive_matmul(v, b), tol);
+    }
+    SECTION("matmul_out into 0-dim and 1-D outs, with beta") {
+        Tensor o0 = full({}, 1.0, dt);
+        ops::matmul_out(o0, v, w, {2.0, 3.0});
+        REQUIRE(std::abs(o0.item_double() - (2.0 * naive_matmul(v, w).item_double() + 3.0)) <= 4 * tol.atol + 1e-2);
+        const Tensor a = randn({m, k}, dt, &gen);
+        Tensor o1 = empty({m}, dt);
+        test::poison(o1);
+        ops::matmul_out(o1, a, v);
+        REQUIRE_CLOSE(o1, naive_matmul(a, v), tol);
+        Tensor bad = empty({1, m}, dt);
+        REQUIRE_THROWS_WITH(ops::matmul_out(bad, a, v), Catch::Contains("(1, 7)") && Catch::Contains("(7,)"));
+    }
+}
+
+TEST_CASE("matmul: N-D batches broadcast NumPy-style", "[matmul]") {
+    const DType dt = GENERATE(DType::F32, DType::F64, DType::F16);
+    Generator gen(37);
+    const int64_t m = 5, k = 3, n = 7;
+    const auto tol = gemm_tolerance(dt, k);
+    SECTION("(2, 1, 5, 3) @ (4, 3, 7) -> (2, 4, 5, 7): an interleaved broadcast") {
+        const Tensor a = randn({2, 1, m, k}, dt, &gen), b = randn({4, k, n}, dt, &gen);
+        const Tensor c = ops::matmul(a, b);
+        REQUIRE(c.shape() == Shape{2, 4, m, n});
+        REQUIRE_CLOSE(c, naive_matmul(a, b), tol);
+        REQUIRE_CLOSE(ops::matmul(b.unsqueeze(0).expand({2, 4, k, n}).contiguous().transpose(2, 3),
+                                  a.transpose(2, 3)),
+                      naive_matmul(b.unsqueeze(0).expand({2, 4, k, n}).transpose(2, 3), a.transpose(2, 3)), tol);
+    }
+    SECTION("4-D @ 4-D with broadcasts on both sides") {
+        const Tensor a = randn({3, 1, m, k}, dt, &gen), b = randn({1, 4, k, n}, dt, &gen);
+        REQUIRE(ops::matmul(a, b).shape() == Shape{3, 4, m, n});
+        REQUIRE_CLOSE(ops::matmul(a, b), naive_matmul(a, b), tol);
+    }
+    SECTION("4-D @ 2-D folds into one GEMM; 2-D @ 4-D broadcasts a") {
+        const Tensor a = randn({2, 3, m, k}, dt, &gen), b = randn({k, n}, dt, &gen);
+        REQUIRE_CLOSE(ops::matmul(a, b), naive_matmul(a, b), tol);
+        const Tensor a2 = randn({m, k}, dt, &gen), b4 = randn({2, 3, k, n}, dt, &gen);
+        REQUIRE(ops::matmul(a2, b4).shape() == Shape{2, 3, m, n});
+        REQUIRE_CLOSE(ops::matmul(a2, b4), naive_matmul(a2, b4), tol);
+    }
+    SECTION("5-D @ 3-D and 5-D @ 5-D, with permuted and narrowed batch views") {
+        const Tensor a = randn({2, 1, 3, m, k}, dt, &gen), b = randn({4, 1, k, n}, dt, &gen);
+        REQUIRE(ops::matmul(a, b).shape() == Shape{2, 4, 3, m, n});
+        REQUIRE_CLOSE(ops::matmul(a, b), naive_matmul(a, b), tol);
+        const Tensor ap = randn({3, 2, 2, m, k}, dt, &gen).permute({1, 0, 2, 3, 4});  // (2, 3, 2, m, k)
+        const Tensor bn = randn({2, 3, 4, k, n}, dt, &gen).narrow(2, 1, 2);           // (2, 3, 2, k, n)
+        REQUIRE_CLOSE(ops::matmul(ap, bn), naive_matmul(ap, bn), tol);
+        const Tensor a8 = randn({1, 2, 1, 1, 1, 1, m, k}, dt, &gen), b8 = randn({3, 1, k, n}, dt, &gen);
+        REQUIRE(ops::matmul(a8, b8).shape() == Shape{1, 2, 1, 1, 3, 1, m, n});
+        REQUIRE_CLOSE(ops::matmul(a8, b8), naive_matmul(a8, b8), tol);
+    }
+    SECTION("empty broadcast batches") {
+        const Tensor a = randn({2, 1, m, k}, dt, &gen), b = randn({0, k, n}, dt, &gen);
+        REQUIRE(ops::matmul(a, b).shape() == Shape{2, 0, m, n});
+    }
+    SECTION("matmul_out into N-D outs: in place, permuted (copy back) and accumulating") {
+        const Tensor a = randn({2, 1, m, k}, dt, &gen), b = randn({4, k, n}, dt, &gen);
+        const Tensor ref = naive_matmul(a, b);
+        Tensor out = empty({2, 4, m, n}, dt);
+        test::poison(out);
+        ops::matmul_out(out, a, b);
+        REQUIRE_CLOSE(out, ref, tol);
+        Tensor outp = empty({4, 2, m, n}, dt).permute({1, 0, 2, 3});  // batch dims do not fold
+        test::poison(outp);
+        ops::matmul_out(outp, a, b);
+        REQUIRE_CLOSE(outp, ref, tol);
+        const Tensor c0 = randn({2, 4, m, n}, dt, &gen);
+        Tensor acc = c0.clone();
+        ops::matmul_out(acc, a, b, {1.0, 1.0});
+        Tensor e = ref.clone();
+        const Tensor c064 = c0.to(DType::F64);
+        double* pe = e.data<double>();
+        for (int64_t i = 0; i < e.numel(); ++i) pe[i] += c064.get_double(i);
+        REQUIRE_CLOSE(acc, e, (Tolerance{tol.atol * 2, tol.rtol}));
+    }
 }
