@@ -6,12 +6,13 @@
 #include <string>
 
 #include "core/device.h"
+#include "core/stream.h"
 
 namespace segcore {
 
 struct AllocatorStats {
     int64_t allocated = 0;        // bytes handed out and not yet returned
-    int64_t reserved = 0;         // bytes obtained from the system (allocated + cached)
+    int64_t reserved = 0;         // bytes obtained from the system (allocated + cached + pending)
     int64_t peak_allocated = 0;
     int64_t peak_reserved = 0;
     int64_t num_allocs = 0;       // calls to allocate
@@ -33,6 +34,9 @@ void cpu_empty_cache();  // return cached CPU blocks to the system
 // CUDA caching allocator for the given device (throws in a CPU build).
 void* cuda_allocate(size_t nbytes, int device);
 void cuda_deallocate(void* p) noexcept;
+// Marks the block starting at p as used by work on stream s (see Tensor::record_stream); a no-op
+// for pointers the CUDA caching allocator did not hand out and for the block's own stream.
+void cuda_record_stream(void* p, Stream s);
 AllocatorStats cuda_allocator_stats(int device);
 void cuda_empty_cache(int device);  // return cached blocks to the driver
 void cuda_reset_peak_stats(int device);

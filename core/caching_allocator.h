@@ -15,14 +15,19 @@
 //  - when the backend fails, every cached block is released and the request retried once; if it
 //    fails again, OutOfMemoryError names the requested size and the statistics.
 //
-// Not yet here (PyTorch's record_stream): a tensor allocated on stream A, used by kernels on stream
-// B and freed while B's work is queued may be handed out on A too early. Until that exists, code
-// that moves a tensor to another stream synchronises the streams before freeing it.
+//  - record_stream (PyTorch's): a block allocated on stream A and also used by kernels on stream B
+//    is marked with record_stream(p, B). When it is freed, the backend records an event on each
+//    such stream and the block waits in a "pending" list, still reserved, until every event has
+//    completed; only then does it join A's cache. Pending blocks are checked at the start of every
+//    allocate; releasing the cache (empty_cache, the out-of-memory retry, the destructor)
+//    synchronises the device and frees them too. Without record_stream such a block would be
+//    handed out on A while B's work is still queued.
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "core/allocator.h"
 
@@ -33,7 +38,12 @@ public:
     virtual ~RawAllocator() = default;
     virtual void* raw_alloc(size_t nbytes) = 0;  // nullptr when out of memory
     virtual void raw_free(void* p) noexcept = 0;
-    virtual void synchronize() {}  // called before cached blocks are released
+    virtual void synchronize() {}  // called before cached blocks are released; completes all events
+    // Events for record_stream. A backend without streams needs none: record_event returns 0
+    // ("nothing to wait for"), which the allocator never queries or destroys.
+    virtual uintptr_t record_event(uintptr_t stream) { return 0; }  // marks the work queued on stream so far
+    virtual bool event_done(uintptr_t event) { return true; }       // that work has finished
+    virtual void destroy_event(uintptr_t event) noexcept {}
     virtual std::string name() const = 0;  // "cuda:0", used in error messages
 };
 
@@ -46,6 +56,8 @@ public:
 
     void* allocate(size_t nbytes, uintptr_t stream);
     void deallocate(void* p) noexcept;
+    // p must be live (handed out and not yet freed); recording the block's own stream is a no-op.
+    void record_stream(void* p, uintptr_t stream);
     void empty_cache();
     AllocatorStats stats() const;
     void reset_peak();
@@ -59,13 +71,22 @@ private:
     struct Block {
         size_t size;
         uintptr_t stream;
+        std::vector<uintptr_t> other_streams;  // from record_stream, without duplicates
     };
+    struct Pending {
+        void* p;
+        size_t size;
+        uintptr_t stream;
+        std::vector<uintptr_t> events;  // not yet known to be done
+    };
+    void process_pending_locked();  // moves blocks whose events are all done into the cache
     void release_cached_locked() noexcept;
 
     RawAllocator* backend_;
     mutable std::mutex mu_;
     std::unordered_map<void*, Block> live_;                        // handed out
     std::multimap<std::pair<uintptr_t, size_t>, void*> cached_;    // (stream, size) -> free block
+    std::vector<Pending> pending_;                                 // freed, other streams' work queued
     AllocatorStats stats_;
 };
 

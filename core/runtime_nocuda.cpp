@@ -32,6 +32,7 @@ void set_sync_after_launch(bool) {}
 
 void* cuda_allocate(size_t, int) { SEGCORE_NO_CUDA("cuda_allocate"); }
 void cuda_deallocate(void*) noexcept {}
+void cuda_record_stream(void*, Stream) { SEGCORE_NO_CUDA("record_stream"); }
 AllocatorStats cuda_allocator_stats(int) { SEGCORE_NO_CUDA("cuda_allocator_stats"); }
 void cuda_empty_cache(int) { SEGCORE_NO_CUDA("cuda_empty_cache"); }
 void cuda_reset_peak_stats(int) { SEGCORE_NO_CUDA("cuda_reset_peak_stats"); }

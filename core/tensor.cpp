@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "core/allocator.h"
 #include "core/copy.h"
 #include "core/error.h"
 
@@ -299,6 +300,14 @@ Tensor& Tensor::copy_(const Tensor& src_in) {
     if (!staging.shares_storage(*this) || staging.offset_ != offset_) copy_(staging);
 #endif
     return *this;
+}
+
+void Tensor::record_stream(Stream s) const {
+    SEGCORE_CHECK(defined(), "record_stream: undefined tensor");
+    if (is_cpu() || !storage_->data()) return;  // CPU memory has no streams; empty storage has no block
+    SEGCORE_CHECK(s.device == device().index, "record_stream: the stream is on cuda:", s.device, " but the tensor on ",
+                  device().str());
+    cuda_record_stream(storage_->data(), s);  // the block starts at the storage base, not at offset_
 }
 
 Tensor& Tensor::fill_(double value) {

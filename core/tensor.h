@@ -15,6 +15,7 @@
 #include "core/dtype.h"
 #include "core/shape.h"
 #include "core/storage.h"
+#include "core/stream.h"
 
 namespace segcore {
 
@@ -82,6 +83,13 @@ public:
     Tensor& copy_(const Tensor& src);
     Tensor& fill_(double value);
     Tensor& zero_() { return fill_(0.0); }
+
+    // PyTorch's record_stream: tells the caching allocator that work queued on `s` uses this
+    // tensor's memory, so when the last view goes away the block is not reused (on its allocation
+    // stream) until that work has finished. Needed when a tensor allocated on one stream is used
+    // by kernels on another. No-op for CPU tensors and for memory the allocator does not own
+    // (from_blob); `s` must be on the tensor's device.
+    void record_stream(Stream s) const;
 
     // Element accessors for tests and tools (slow; CPU tensors only). Index by flat logical position.
     double get_double(int64_t flat_index) const;

@@ -175,6 +175,31 @@ public:
         DeviceSwitch on(device_);
         SEGCORE_CUDA_CHECK(cudaDeviceSynchronize());
     }
+    // record_stream's events: no timing (cheaper to record and query).
+    uintptr_t record_event(uintptr_t stream) override {
+        DeviceSwitch on(device_);
+        cudaEvent_t e = nullptr;
+        SEGCORE_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+        const cudaError_t r = cudaEventRecord(e, reinterpret_cast<cudaStream_t>(stream));
+        if (r != cudaSuccess) {
+            cudaEventDestroy(e);
+            SEGCORE_CUDA_CHECK(r);
+        }
+        return reinterpret_cast<uintptr_t>(e);
+    }
+    bool event_done(uintptr_t event) override {
+        const cudaError_t e = cudaEventQuery(reinterpret_cast<cudaEvent_t>(event));
+        if (e == cudaErrorNotReady) {
+            cudaGetLastError();  // as PyTorch does: keep the not-ready status out of the next launch check
+            return false;
+        }
+        SEGCORE_CUDA_CHECK(e);
+        return true;
+    }
+    void destroy_event(uintptr_t event) noexcept override {
+        DeviceSwitch on(device_);
+        SEGCORE_CUDA_CHECK_NOTHROW(cudaEventDestroy(reinterpret_cast<cudaEvent_t>(event)));
+    }
     std::string name() const override { return "cuda:" + std::to_string(device_); }
 
 private:
@@ -226,6 +251,20 @@ void cuda_deallocate(void* p) noexcept {
         owners().erase(it);
     }
     device_allocator(device).caching.deallocate(p);
+}
+
+void cuda_record_stream(void* p, Stream s) {
+    if (!p) return;
+    int device = 0;
+    {
+        std::lock_guard<std::mutex> lock(g_owner_mu);
+        auto it = owners().find(p);
+        if (it == owners().end()) return;  // not from the caching allocator (e.g. from_blob)
+        device = it->second;
+    }
+    SEGCORE_CHECK(s.device == device, "record_stream: the stream is on cuda:", s.device, " but the memory on cuda:",
+                  device);
+    device_allocator(device).caching.record_stream(p, reinterpret_cast<uintptr_t>(s.handle));
 }
 
 AllocatorStats cuda_allocator_stats(int device) { return device_allocator(device).caching.stats(); }

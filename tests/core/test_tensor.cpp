@@ -374,6 +374,16 @@ TEST_CASE("tensor: CUDA entry points fail clearly without a device", "[core][ten
     REQUIRE_THROWS_WITH(empty({2}, Device::cuda()), Catch::Contains("empty"));
 }
 
+TEST_CASE("tensor: record_stream is a no-op for CPU tensors", "[core][tensor][record_stream]") {
+    const Tensor x = zeros({1000});
+    const AllocatorStats before = cpu_allocator_stats();
+    x.record_stream(current_stream());
+    x.narrow(0, 10, 5).record_stream(Stream{reinterpret_cast<void*>(0x1234), 0});
+    empty({0}).record_stream(current_stream());
+    CHECK(cpu_allocator_stats().allocated == before.allocated);
+    CHECK_THROWS_WITH(Tensor().record_stream(current_stream()), Catch::Contains("record_stream"));
+}
+
 TEST_CASE("device: parse and str", "[core][device]") {
     CHECK(Device::parse("cpu") == Device::cpu());
     CHECK(Device::parse("cuda:2").index == 2);

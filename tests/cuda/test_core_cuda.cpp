@@ -237,6 +237,73 @@ TEST_CASE("cuda: streams and events", "[cuda][core][stream]") {
     device_synchronize();
 }
 
+TEST_CASE("cuda: record_stream keeps a block from being reused while another stream uses it",
+          "[cuda][core][allocator][record_stream]") {
+    device_synchronize();
+    cuda_empty_cache(0);  // a new stream may reuse the handle of a destroyed one with cached blocks
+    const Stream a = stream_create(0), b = stream_create(0);
+    const int64_t n = int64_t(1) << 26;  // 256 MiB of f32: each pass over it takes a while
+    void* p = nullptr;
+    Tensor out;
+    Event b_done;
+    {
+        Tensor x;
+        {
+            StreamGuard on_a(a);
+            x = empty({n}, Device::cuda());
+            x.fill_(1.5);
+        }
+        stream_synchronize(a);  // x is ready before b reads it (segcore has no stream-wait API)
+        p = x.storage()->data();
+        x.record_stream(b);
+        x.record_stream(b);  // idempotent
+        {
+            StreamGuard on_b(b);
+            for (int i = 0; i < 8; ++i) x.fill_(2.5);  // keep b busy
+            out = x.to(DType::F16);                    // reads x on b
+            b_done.record(b);
+        }
+        const AllocatorStats before = cuda_allocator_stats(0);
+        x = Tensor();  // frees the block while b's work is (most likely) still queued
+        const AllocatorStats after = cuda_allocator_stats(0);
+        CHECK(after.allocated == before.allocated - n * 4);
+        CHECK(after.reserved == before.reserved);  // pending, still reserved
+    }
+    {
+        StreamGuard on_a(a);
+        Tensor y = empty({n}, Device::cuda());  // same size on the allocation stream
+        const bool b_finished = b_done.query();  // if b was busy now, it was busy at the allocation
+        if (!b_finished) CHECK(y.storage()->data() != p);
+        y.fill_(7.0);  // would overwrite x under b's feet if the block had been reused
+        stream_synchronize(a);
+        stream_synchronize(b);
+        // Once b is done the block returns to a's cache and is handed out there again.
+        Tensor z = empty({n}, Device::cuda());
+        CHECK((z.storage()->data() == p || y.storage()->data() == p));
+        stream_synchronize(a);
+    }
+    // Correctness: b's read saw its own fills, never a's 7.
+    const Tensor host = out.cpu();
+    int64_t wrong = 0;
+    for (int64_t i = 0; i < n; i += 4093) wrong += host.get_double(i) != 2.5;
+    wrong += host.get_double(n - 1) != 2.5;
+    CHECK(wrong == 0);
+    // Recording the allocation stream and CPU tensors: no-ops; another device's stream: an error.
+    {
+        StreamGuard on_a(a);
+        Tensor w = empty({1000}, Device::cuda());
+        w.record_stream(a);
+        zeros({3}).record_stream(b);
+        if (cuda_device_count() > 1) CHECK_THROWS_WITH(w.record_stream(Stream{nullptr, 1}), Catch::Contains("record_stream"));
+        stream_synchronize(a);
+    }
+    out = Tensor();
+    device_synchronize();
+    cuda_empty_cache(0);
+    stream_destroy(a);
+    stream_destroy(b);
+}
+
 TEST_CASE("cuda: set_sync_after_launch toggles", "[cuda][core][stream]") {
     const bool before = sync_after_launch();
     set_sync_after_launch(true);
