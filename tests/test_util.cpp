@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <random>
 #include <sstream>
 
 #include "core/allocator.h"
@@ -66,6 +67,14 @@ const void* poison_next_cuda_output(const Shape& shape, DType t) {
     poison(p);
     device_synchronize();
     return p.data_ptr();
+}
+
+Tensor random_tensor(const Shape& shape, DType t, double lo, double hi, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<double> dist(lo, hi);
+    std::vector<double> v(size_t(shape_numel(shape)));
+    for (double& x : v) x = dist(rng);
+    return from_vector<double>(v, shape).to(t);
 }
 
 std::vector<Shape> odd_shapes() {

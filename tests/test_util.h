@@ -28,6 +28,10 @@ void poison(Tensor& t);
 // block so the caller can check the output really landed on it.
 const void* poison_next_cuda_output(const Shape& shape, DType t);
 
+// Uniform values in [lo, hi) drawn in f64 (std::mt19937, independent of segcore's RNG) and
+// converted to `t`, so the inputs of a 16-bit test are exactly representable.
+Tensor random_tensor(const Shape& shape, DType t, double lo, double hi, uint32_t seed);
+
 // Shapes chosen to break kernels: primes, 1x1, sizes around warp and block multiples.
 std::vector<Shape> odd_shapes();
 

@@ -22,14 +22,6 @@ namespace {
 
 const test::Tolerance kExact{0, 0};
 
-Tensor random_tensor(const Shape& shape, DType t, double lo, double hi, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<double> dist(lo, hi);
-    std::vector<double> v(size_t(shape_numel(shape)));
-    for (double& x : v) x = dist(rng);
-    return from_vector<double>(v, shape).to(t);
-}
-
 struct UnaryCase {
     kernels::UnaryParams p;
     double lo, hi;
@@ -109,10 +101,10 @@ TEST_CASE("CUDA unary ops match the CPU on odd shapes", "[cuda][elementwise][una
     for (const UnaryCase& c : unary_cases()) {
         for (const Shape& shape : shapes) {
             INFO(kernels::unary_op_name(c.p.op) << " " << dtype_name(t) << " " << shape_str(shape));
-            const Tensor x = random_tensor(shape, t, c.lo, c.hi, 3);
+            const Tensor x = test::random_tensor(shape, t, c.lo, c.hi, 3);
             REQUIRE_CLOSE(unary_raw(x.cuda(), c.p), ops::unary(x, c.p), tol);
         }
-        const Tensor base = random_tensor({33, 65}, t, c.lo, c.hi, 4);
+        const Tensor base = test::random_tensor({33, 65}, t, c.lo, c.hi, 4);
         const std::vector<Tensor> cpu_views = awkward_views(base), gpu_views = awkward_views(base.cuda());
         for (size_t i = 0; i < cpu_views.size(); ++i) {
             INFO(kernels::unary_op_name(c.p.op) << " " << dtype_name(t) << " view " << i);
@@ -150,14 +142,14 @@ TEST_CASE("CUDA binary ops match the CPU with broadcasting", "[cuda][elementwise
         for (const Pair& pr : pairs) {
             INFO(kernels::binary_op_name(op)
                  << " " << dtype_name(t) << " " << shape_str(pr.a) << " , " << shape_str(pr.b));
-            const Tensor a = random_tensor(pr.a, t, -3, 3, 1);
-            const Tensor b = random_tensor(pr.b, t, 0.5, 3, 2);
+            const Tensor a = test::random_tensor(pr.a, t, -3, 3, 1);
+            const Tensor b = test::random_tensor(pr.b, t, 0.5, 3, 2);
             const Tensor ref = ops::binary(a, b, p);
             REQUIRE_CLOSE(binary_raw(a.cuda(), b.cuda(), p), ref, tol);
             REQUIRE_CLOSE(ops::binary(a.cuda(), b.cuda(), p), ref, tol);
         }
         // Non-contiguous and unaligned operands.
-        const Tensor a = random_tensor({33, 65}, t, -3, 3, 5), b = random_tensor({33, 65}, t, 0.5, 3, 6);
+        const Tensor a = test::random_tensor({33, 65}, t, -3, 3, 5), b = test::random_tensor({33, 65}, t, 0.5, 3, 6);
         const auto ca = awkward_views(a), cb = awkward_views(b), ga = awkward_views(a.cuda()),
                    gb = awkward_views(b.cuda());
         for (size_t i = 0; i < ca.size(); ++i) {
@@ -167,7 +159,7 @@ TEST_CASE("CUDA binary ops match the CPU with broadcasting", "[cuda][elementwise
         // In place into a non-contiguous destination with a broadcast source.
         Tensor gs = a.cuda(), cs = a.clone();
         Tensor gv = gs.slice(1, 0, 65, 2).t(), cv = cs.slice(1, 0, 65, 2).t();  // (33, 33)
-        const Tensor src = random_tensor({1, 33}, t, 0.5, 3, 7);
+        const Tensor src = test::random_tensor({1, 33}, t, 0.5, 3, 7);
         ops::binary_(gv, src.cuda(), p);
         ops::binary_(cv, src, p);
         REQUIRE_CLOSE(gs, cs, tol);
@@ -182,29 +174,29 @@ TEST_CASE("CUDA binary ops match the CPU with broadcasting", "[cuda][elementwise
 
 TEST_CASE("CUDA comparisons and where match the CPU", "[cuda][elementwise][compare][where]") {
     const DType t = GENERATE(DType::F32, DType::F16, DType::BF16, DType::I32, DType::I64, DType::U8);
-    const Tensor a = random_tensor({3, 1, 5}, DType::F64, 0, 4, 1).to(DType::I64).to(t);
-    const Tensor b = random_tensor({1, 4, 1}, DType::F64, 0, 4, 2).to(DType::I64).to(t);
+    const Tensor a = test::random_tensor({3, 1, 5}, DType::F64, 0, 4, 1).to(DType::I64).to(t);
+    const Tensor b = test::random_tensor({1, 4, 1}, DType::F64, 0, 4, 2).to(DType::I64).to(t);
     for (CompareOp op : {CompareOp::Eq, CompareOp::Ne, CompareOp::Lt, CompareOp::Le, CompareOp::Gt, CompareOp::Ge}) {
         INFO(kernels::compare_op_name(op) << " " << dtype_name(t));
         const Tensor g = ops::compare(a.cuda(), b.cuda(), op);
         REQUIRE(g.dtype() == DType::Bool);
         REQUIRE_CLOSE(g, ops::compare(a, b, op), kExact);
         // A large contiguous pair (no broadcasting) and a transposed one.
-        const Tensor big = random_tensor({2, 70001}, DType::F64, 0, 4, 3).to(DType::I64).to(t);
-        const Tensor big2 = random_tensor({2, 70001}, DType::F64, 0, 4, 4).to(DType::I64).to(t);
+        const Tensor big = test::random_tensor({2, 70001}, DType::F64, 0, 4, 3).to(DType::I64).to(t);
+        const Tensor big2 = test::random_tensor({2, 70001}, DType::F64, 0, 4, 4).to(DType::I64).to(t);
         REQUIRE_CLOSE(ops::compare(big.cuda(), big2.cuda(), op), ops::compare(big, big2, op), kExact);
-        const Tensor sq = random_tensor({31, 31}, DType::F64, 0, 4, 5).to(DType::I64).to(t);
+        const Tensor sq = test::random_tensor({31, 31}, DType::F64, 0, 4, 5).to(DType::I64).to(t);
         REQUIRE_CLOSE(ops::compare(sq.cuda().t(), sq.cuda(), op), ops::compare(sq.t(), sq, op), kExact);
     }
     // where: three-way broadcasting, then a non-contiguous condition and a scalar operand.
-    const Tensor cond = ops::gt(random_tensor({3, 1, 5}, DType::F32, -1, 1, 6), 0.0);
-    const Tensor w = random_tensor({4, 5}, DType::F64, 0, 100, 7).to(DType::I64).to(t);
+    const Tensor cond = ops::gt(test::random_tensor({3, 1, 5}, DType::F32, -1, 1, 6), 0.0);
+    const Tensor w = test::random_tensor({4, 5}, DType::F64, 0, 100, 7).to(DType::I64).to(t);
     REQUIRE_CLOSE(ops::where(cond.cuda(), a.cuda(), w.cuda()), ops::where(cond, a, w), kExact);
     const Tensor ct = cond.expand({3, 4, 5}).transpose(0, 2);
     REQUIRE_CLOSE(ops::where(ct.cuda(), 7.0, w.t().unsqueeze(2).cuda()), ops::where(ct, 7.0, w.t().unsqueeze(2)),
                   kExact);
-    const Tensor c2 = ops::gt(random_tensor({2, 70001}, DType::F32, -1, 1, 8), 0.0);
-    const Tensor x2 = random_tensor({2, 70001}, DType::F64, 0, 100, 9).to(DType::I64).to(t);
+    const Tensor c2 = ops::gt(test::random_tensor({2, 70001}, DType::F32, -1, 1, 8), 0.0);
+    const Tensor x2 = test::random_tensor({2, 70001}, DType::F64, 0, 100, 9).to(DType::I64).to(t);
     REQUIRE_CLOSE(ops::where(c2.cuda(), x2.cuda(), 3.0), ops::where(c2, x2, 3.0), kExact);
 }
 

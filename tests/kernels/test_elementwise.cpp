@@ -22,15 +22,6 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 const test::Tolerance kExact{0, 0};
 
-// Random values in [lo, hi) as an f64 tensor converted to `t` (so f16 inputs are exactly representable).
-Tensor random_tensor(const Shape& shape, DType t, double lo, double hi, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<double> dist(lo, hi);
-    std::vector<double> v(size_t(shape_numel(shape)));
-    for (double& x : v) x = dist(rng);
-    return from_vector<double>(v, shape).to(t);
-}
-
 // The naive reference: f applied in double to every element of x (any layout, any dtype).
 Tensor ref_unary(const Tensor& x, const std::function<double(double)>& f) {
     const Tensor xd = x.to(DType::F64).contiguous();
@@ -184,20 +175,20 @@ TEST_CASE("unary ops match a naive double loop on every CPU dtype", "[elementwis
         INFO(c.name << " " << dtype_name(t));
         // Big enough to split across threads; odd sizes so vector loops have tails.
         for (const Shape& shape : {Shape{17, 34}, Shape{3, 50001}, Shape{}}) {
-            const Tensor x = random_tensor(shape, t, c.lo, c.hi, 7);
+            const Tensor x = test::random_tensor(shape, t, c.lo, c.hi, 7);
             const Tensor y = c.op(x);
             REQUIRE(y.dtype() == t);
             REQUIRE(y.shape() == shape);
             REQUIRE_CLOSE(y, ref_unary(x, c.ref), tol);
         }
         // Non-contiguous views: a transpose, a stepped slice and an expanded (stride-0) row.
-        const Tensor base = random_tensor({9, 14}, t, c.lo, c.hi, 11);
+        const Tensor base = test::random_tensor({9, 14}, t, c.lo, c.hi, 11);
         for (const Tensor& x : {base.t(), base.slice(1, 1, 14, 3), base.narrow(0, 2, 1).expand({5, 14})}) {
             REQUIRE_CLOSE(c.op(x), ref_unary(x, c.ref), tol);
         }
         if (c.op_) {
             // In place on a transposed, stepped view: the view changes, the rest of base does not.
-            Tensor storage = random_tensor({8, 12}, t, c.lo, c.hi, 13);
+            Tensor storage = test::random_tensor({8, 12}, t, c.lo, c.hi, 13);
             const Tensor before = storage.clone();
             Tensor view = storage.slice(1, 0, 12, 2).t();  // (6, 8), strides (2, 12)
             const Tensor expected = ref_unary(view, c.ref);
@@ -232,18 +223,18 @@ TEST_CASE("binary ops match a naive double loop with broadcasting", "[elementwis
     for (const BinaryCase& c : binary_cases()) {
         for (const Pair& p : pairs) {
             INFO(c.name << " " << dtype_name(t) << " " << shape_str(p.a) << " , " << shape_str(p.b));
-            const Tensor a = random_tensor(p.a, t, -3, 3, 1);
+            const Tensor a = test::random_tensor(p.a, t, -3, 3, 1);
             // div: keep the divisor away from 0 so f16 rounding of tiny divisors stays in tolerance.
-            Tensor b = random_tensor(p.b, t, 0.5, 3, 2);
-            if (std::string(c.name) != "div") b = random_tensor(p.b, t, -3, 3, 2);
+            Tensor b = test::random_tensor(p.b, t, 0.5, 3, 2);
+            if (std::string(c.name) != "div") b = test::random_tensor(p.b, t, -3, 3, 2);
             const Tensor out = c.op(a, b);
             REQUIRE(out.shape() == broadcast_shapes(p.a, p.b));
             REQUIRE(out.dtype() == t);
             REQUIRE_CLOSE(out, ref_binary(a, b, c.ref), tol);
         }
         // Non-contiguous operands: a transposed a, a stepped-slice b.
-        const Tensor a = random_tensor({11, 6}, t, -3, 3, 3).t();
-        const Tensor b = random_tensor({6, 22}, t, 0.5, 3, 4).slice(1, 0, 22, 2);
+        const Tensor a = test::random_tensor({11, 6}, t, -3, 3, 3).t();
+        const Tensor b = test::random_tensor({6, 22}, t, 0.5, 3, 4).slice(1, 0, 22, 2);
         INFO(c.name << " " << dtype_name(t) << " non-contiguous");
         REQUIRE_CLOSE(c.op(a, b), ref_binary(a, b, c.ref), tol);
         REQUIRE_CLOSE(c.op(b, a.expand({6, 11})), ref_binary(b, a, c.ref), tol);
@@ -255,10 +246,10 @@ TEST_CASE("in-place binary ops write a non-contiguous destination and broadcast 
     const DType t = GENERATE(DType::F32, DType::F64, DType::F16, DType::BF16);
     for (const BinaryCase& c : binary_cases()) {
         INFO(c.name << " " << dtype_name(t));
-        Tensor storage = random_tensor({10, 9}, t, -3, 3, 5);
+        Tensor storage = test::random_tensor({10, 9}, t, -3, 3, 5);
         const Tensor before = storage.clone();
         Tensor dst = storage.slice(0, 0, 10, 2).t();  // (9, 5), strides (1, 18)
-        const Tensor src = random_tensor({1, 5}, t, 0.5, 3, 6);
+        const Tensor src = test::random_tensor({1, 5}, t, 0.5, 3, 6);
         const Tensor expected = ref_binary(dst, src, c.ref);
         Tensor& r = c.op_(dst, src);
         REQUIRE(&r == &dst);
@@ -266,11 +257,11 @@ TEST_CASE("in-place binary ops write a non-contiguous destination and broadcast 
         REQUIRE_CLOSE(storage.slice(0, 1, 10, 2), before.slice(0, 1, 10, 2), kExact);
 
         // The in-place destination cannot be broadcast (PyTorch's rule).
-        Tensor small = random_tensor({3, 1}, t, -1, 1, 7);
-        REQUIRE_THROWS_WITH(c.op_(small, random_tensor({3, 4}, t, -1, 1, 8)), Catch::Contains("in-place destination"));
+        Tensor small = test::random_tensor({3, 1}, t, -1, 1, 7);
+        REQUIRE_THROWS_WITH(c.op_(small, test::random_tensor({3, 4}, t, -1, 1, 8)), Catch::Contains("in-place destination"));
     }
     // a += a: out aliases both inputs exactly.
-    Tensor x = random_tensor({5, 7}, DType::F32, -1, 1, 9);
+    Tensor x = test::random_tensor({5, 7}, DType::F32, -1, 1, 9);
     const Tensor twice = ref_unary(x, [](double v) { return 2 * v; });
     ops::add_(x, x);
     REQUIRE_CLOSE(x, twice, tolerance_for(DType::F32));
@@ -279,8 +270,8 @@ TEST_CASE("in-place binary ops write a non-contiguous destination and broadcast 
 TEST_CASE("comparisons produce bool, on float and integer dtypes", "[elementwise][compare]") {
     const DType t = GENERATE(DType::F32, DType::F64, DType::F16, DType::BF16, DType::I32, DType::I64, DType::U8);
     // Small integers so equality is frequent, representable in every dtype.
-    const Tensor a = random_tensor({3, 1, 5}, DType::F64, 0, 4, 1).to(DType::I64).to(t);
-    const Tensor b = random_tensor({1, 4, 1}, DType::F64, 0, 4, 2).to(DType::I64).to(t);
+    const Tensor a = test::random_tensor({3, 1, 5}, DType::F64, 0, 4, 1).to(DType::I64).to(t);
+    const Tensor b = test::random_tensor({1, 4, 1}, DType::F64, 0, 4, 2).to(DType::I64).to(t);
     const auto b2d = [](bool v) { return v ? 1.0 : 0.0; };
     struct C {
         Tensor (*op)(const Tensor&, const Tensor&);
@@ -346,9 +337,9 @@ TEST_CASE("integer tensors vs scalars: PyTorch's promoted answer, scalar never t
 
 TEST_CASE("where selects with three-way broadcasting", "[elementwise][where]") {
     const DType t = GENERATE(DType::F32, DType::F64, DType::F16, DType::BF16, DType::I64, DType::U8);
-    const Tensor cond = ops::gt(random_tensor({3, 1, 5}, DType::F32, -1, 1, 1), 0.0);
-    const Tensor a = random_tensor({1, 4, 1}, DType::F64, 0, 100, 2).to(DType::I64).to(t);
-    const Tensor b = random_tensor({4, 5}, DType::F64, 0, 100, 3).to(DType::I64).to(t);
+    const Tensor cond = ops::gt(test::random_tensor({3, 1, 5}, DType::F32, -1, 1, 1), 0.0);
+    const Tensor a = test::random_tensor({1, 4, 1}, DType::F64, 0, 100, 2).to(DType::I64).to(t);
+    const Tensor b = test::random_tensor({4, 5}, DType::F64, 0, 100, 3).to(DType::I64).to(t);
     const Shape shape{3, 4, 5};
     const Tensor cd = cond.expand(shape).to(DType::F64).contiguous();
     const Tensor ad = a.expand(shape).to(DType::F64).contiguous(), bd = b.expand(shape).to(DType::F64).contiguous();
@@ -415,8 +406,8 @@ TEST_CASE("elementwise edge cases follow PyTorch", "[elementwise][edge]") {
 }
 
 TEST_CASE("operator overloads are the ops", "[elementwise][operators]") {
-    const Tensor a = random_tensor({4, 5}, DType::F32, -2, 2, 1);
-    const Tensor b = random_tensor({5}, DType::F32, 0.5, 2, 2);
+    const Tensor a = test::random_tensor({4, 5}, DType::F32, -2, 2, 1);
+    const Tensor b = test::random_tensor({5}, DType::F32, 0.5, 2, 2);
     const auto tol = tolerance_for(DType::F32);
     REQUIRE_CLOSE(-a, ops::neg(a), kExact);
     REQUIRE_CLOSE(a + b, ops::add(a, b), kExact);
@@ -458,7 +449,7 @@ TEST_CASE("elementwise ops reject bad arguments with clear messages", "[elementw
 TEST_CASE("outputs past the cache take the streaming-store path and stay exact", "[elementwise][large]") {
     // 4.4 M elements: above the 16 MiB streaming threshold in f32 and f64, with ragged chunk ends.
     const DType t = GENERATE(DType::F32, DType::F64, DType::BF16);
-    const Tensor a = random_tensor({4400003}, t, -3, 3, 1), b = random_tensor({4400003}, t, -3, 3, 2);
+    const Tensor a = test::random_tensor({4400003}, t, -3, 3, 1), b = test::random_tensor({4400003}, t, -3, 3, 2);
     REQUIRE_CLOSE(ops::add(a, b, 0.5), ref_binary(a, b, [](double x, double y) { return x + 0.5 * y; }),
                   tolerance_for(t));
     REQUIRE_CLOSE(ops::relu(a), ref_unary(a, [](double x) { return std::max(x, 0.0); }), kExact);
