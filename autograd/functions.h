@@ -1,0 +1,108 @@
+#pragma once
+// Differentiable versions of the Foundation ops (kernels/ops.h), on Variables. Each records a
+// named XxxBackward node when grad mode is on and an input requires grad; the formulas are listed
+// at the top of autograd/functions/<family>.cpp. Semantics (broadcasting, dims, keepdim) are
+// those of the ops:: function of the same name.
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "autograd/variable.h"
+#include "kernels/elementwise/unary.h"
+
+namespace segcore::autograd {
+
+// ---- elementwise: functions/elementwise.cpp ----
+Variable unary(const Variable& x, const kernels::UnaryParams& p);
+Variable neg(const Variable& x);
+Variable abs(const Variable& x);
+Variable exp(const Variable& x);
+Variable log(const Variable& x);
+Variable sqrt(const Variable& x);
+Variable rsqrt(const Variable& x);
+Variable sigmoid(const Variable& x);
+Variable tanh(const Variable& x);
+Variable relu(const Variable& x);
+Variable relu6(const Variable& x);
+Variable leaky_relu(const Variable& x, double negative_slope = 0.01);
+Variable hardswish(const Variable& x);
+Variable gelu(const Variable& x, bool tanh_approximation = false);
+Variable clamp(const Variable& x, double min, double max);
+Variable clamp_min(const Variable& x, double min);
+Variable clamp_max(const Variable& x, double max);
+Variable pow(const Variable& x, double exponent);
+Variable square(const Variable& x);
+
+Variable add(const Variable& a, const Variable& b, double alpha = 1.0);  // a + alpha*b, broadcasting
+Variable sub(const Variable& a, const Variable& b, double alpha = 1.0);
+Variable mul(const Variable& a, const Variable& b);
+Variable div(const Variable& a, const Variable& b);
+Variable maximum(const Variable& a, const Variable& b);  // ties split the gradient in half (PyTorch)
+Variable minimum(const Variable& a, const Variable& b);
+Variable add(const Variable& a, double s);
+Variable sub(const Variable& a, double s);
+Variable mul(const Variable& a, double s);
+Variable div(const Variable& a, double s);
+Variable rsub(const Variable& a, double s);  // s - a
+Variable rdiv(const Variable& a, double s);  // s / a
+// cond is a bool tensor (not differentiable); a and b broadcast against it.
+Variable where(const Tensor& cond, const Variable& a, const Variable& b);
+
+// ---- reductions: functions/reduce.cpp ----
+Variable sum(const Variable& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+Variable mean(const Variable& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+// amax/amin semantics: tied maxima share the gradient equally.
+Variable max(const Variable& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+Variable min(const Variable& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+Variable var(const Variable& x, const std::vector<int64_t>& dims = {}, int64_t correction = 1,
+             bool keepdim = false);
+Variable std(const Variable& x, const std::vector<int64_t>& dims = {}, int64_t correction = 1,
+             bool keepdim = false);
+
+// ---- views and casts: functions/view.cpp ----
+Variable reshape(const Variable& x, const Shape& shape);
+Variable view(const Variable& x, const Shape& shape);
+Variable flatten(const Variable& x, int64_t start = 0, int64_t end = -1);
+Variable permute(const Variable& x, const std::vector<int64_t>& dims);
+Variable transpose(const Variable& x, int64_t a, int64_t b);
+Variable narrow(const Variable& x, int64_t dim, int64_t start, int64_t length);
+Variable slice(const Variable& x, int64_t dim, int64_t start, int64_t end, int64_t step = 1);
+Variable select(const Variable& x, int64_t dim, int64_t index);
+Variable expand(const Variable& x, const Shape& shape);
+Variable squeeze(const Variable& x);
+Variable squeeze(const Variable& x, int64_t dim);
+Variable unsqueeze(const Variable& x, int64_t dim);
+Variable contiguous(const Variable& x);
+Variable to(const Variable& x, DType dtype);   // the gradient is cast back
+Variable to(const Variable& x, Device device);  // the gradient is copied back
+
+// ---- concat / split: functions/shape.cpp ----
+Variable concat(const std::vector<Variable>& xs, int64_t dim = 0);
+Variable stack(const std::vector<Variable>& xs, int64_t dim = 0);
+std::vector<Variable> split(const Variable& x, int64_t split_size, int64_t dim = 0);
+std::vector<Variable> split(const Variable& x, const std::vector<int64_t>& sizes, int64_t dim = 0);
+std::vector<Variable> chunk(const Variable& x, int64_t chunks, int64_t dim = 0);
+
+// ---- softmax: functions/softmax.cpp ----
+Variable softmax(const Variable& x, int64_t dim);
+Variable log_softmax(const Variable& x, int64_t dim);
+
+// ---- linear algebra: functions/linalg.cpp ----
+Variable matmul(const Variable& a, const Variable& b);  // torch.matmul semantics
+
+// ---- operators ----
+inline Variable operator+(const Variable& a, const Variable& b) { return add(a, b); }
+inline Variable operator-(const Variable& a, const Variable& b) { return sub(a, b); }
+inline Variable operator*(const Variable& a, const Variable& b) { return mul(a, b); }
+inline Variable operator/(const Variable& a, const Variable& b) { return div(a, b); }
+inline Variable operator-(const Variable& a) { return neg(a); }
+inline Variable operator+(const Variable& a, double s) { return add(a, s); }
+inline Variable operator-(const Variable& a, double s) { return sub(a, s); }
+inline Variable operator*(const Variable& a, double s) { return mul(a, s); }
+inline Variable operator/(const Variable& a, double s) { return div(a, s); }
+inline Variable operator+(double s, const Variable& a) { return add(a, s); }
+inline Variable operator-(double s, const Variable& a) { return rsub(a, s); }
+inline Variable operator*(double s, const Variable& a) { return mul(a, s); }
+inline Variable operator/(double s, const Variable& a) { return rdiv(a, s); }
+
+}  // namespace segcore::autograd
