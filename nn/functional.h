@@ -1,0 +1,20 @@
+#pragma once
+// Stateless layer functions on Variables, built from the differentiable ops of autograd/:
+// the modules in nn/layers/ hold parameters and call these.
+#include "autograd/variable.h"
+#include "core/tensor.h"
+
+namespace segcore::nn::functional {
+
+using autograd::Variable;
+
+// y = x @ weight^T + bias; x (..., in), weight (out, in), bias (out) or undefined.
+// Runs in the autocast dtype under AutocastGuard ("linear" in the policy table).
+Variable linear(const Variable& x, const Variable& weight, const Variable& bias);
+
+// Inverted dropout: in training, each element is zeroed with probability p and the survivors are
+// scaled by 1 / (1 - p); in eval (or p == 0) x is returned unchanged. The mask comes from the
+// Philox generator, so it is the same on CPU and CUDA for the same seed.
+Variable dropout(const Variable& x, double p, bool training, Generator* gen = nullptr);
+
+}  // namespace segcore::nn::functional

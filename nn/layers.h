@@ -1,0 +1,8 @@
+#pragma once
+// Every layer of nn/, for code that wants them all.
+#include "nn/functional.h"
+#include "nn/init.h"
+#include "nn/layers/activation.h"
+#include "nn/layers/container.h"
+#include "nn/layers/linear.h"
+#include "nn/module.h"

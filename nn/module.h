@@ -1,0 +1,117 @@
+#pragma once
+// Module: the base of every layer and model. Like torch.nn.Module, it owns named parameters
+// (Variables that require grad), buffers (Variables that do not: BN running statistics) and child
+// modules, and names them with dotted paths: "backbone.layer1.0.conv1.weight". Those names are
+// the keys of state_dict(), so weights move between segcore and PyTorch by name.
+//
+// Parameters and buffers are Variable handles: a module, its optimiser and a data-parallel
+// wrapper all see the same tensors, and to(device) swaps the value inside every handle at once.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "autograd/variable.h"
+#include "core/tensor.h"
+
+namespace segcore::nn {
+
+using autograd::Variable;
+
+// What load_state_dict found, key by key.
+struct LoadReport {
+    std::vector<std::string> missing;     // in the module, not in the file
+    std::vector<std::string> unexpected;  // in the file, not in the module
+    struct Mismatch {
+        std::string key;
+        Shape expected, found;
+    };
+    std::vector<Mismatch> shape_mismatched;  // present in both with different shapes (not loaded)
+    std::vector<std::string> loaded;
+
+    bool clean() const { return missing.empty() && unexpected.empty() && shape_mismatched.empty(); }
+    std::string str() const;  // a readable summary, one line per problem
+};
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+class Module {
+public:
+    explicit Module(std::string type_name) : type_name_(std::move(type_name)) {}
+    virtual ~Module() = default;
+    Module(const Module&) = delete;
+    Module& operator=(const Module&) = delete;
+
+    // The single-input forward most layers have; modules with other signatures define their own
+    // forward and leave this one throwing.
+    virtual Variable forward(const Variable& x);
+    Variable operator()(const Variable& x) { return forward(x); }
+
+    const std::string& type_name() const { return type_name_; }
+
+    // ---- traversal (registration order, like PyTorch) ----
+    std::vector<std::pair<std::string, Variable>> named_parameters(bool recurse = true) const;
+    std::vector<Variable> parameters(bool recurse = true) const;
+    std::vector<std::pair<std::string, Variable>> named_buffers(bool recurse = true) const;
+    const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& named_children() const { return children_; }
+    // This module ("" or prefix) and every descendant, depth first.
+    std::vector<std::pair<std::string, Module*>> named_modules(const std::string& prefix = "");
+    void apply(const std::function<void(Module&)>& fn);  // children first, then this module
+
+    // ---- mode, placement ----
+    void train(bool on = true);
+    void eval() { train(false); }
+    bool is_training() const { return training_; }
+    void to(Device device);
+    void to(DType dtype);  // floating parameters and buffers only (integer buffers keep their dtype)
+    void zero_grad(bool set_to_none = true);
+    // Number of parameter elements (trainable_only: those with requires_grad).
+    int64_t num_parameters(bool trainable_only = false) const;
+
+    // ---- state ----
+    // Parameters and persistent buffers by dotted name; values share storage with the module.
+    NamedTensors state_dict() const;
+    // Copies values in (converting dtype/device as needed). strict: any missing, unexpected or
+    // shape-mismatched key is an error listing all of them, and nothing is loaded. Non-strict:
+    // loads the keys that match and reports the rest.
+    LoadReport load_state_dict(const NamedTensors& state, bool strict = true);
+
+    // PyTorch-style tree: "Sequential(\n  (0): Linear(in_features=3, out_features=5, bias=True)\n ...)".
+    std::string str() const;
+    virtual std::string extra_repr() const { return ""; }
+
+protected:
+    Variable register_parameter(const std::string& name, Tensor value, bool requires_grad = true);
+    Variable register_buffer(const std::string& name, Tensor value, bool persistent = true);
+    template <typename M>
+    std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
+        add_child(name, module);
+        return module;
+    }
+
+private:
+    void add_child(const std::string& name, std::shared_ptr<Module> module);
+    void check_new_name(const std::string& name) const;
+    void str_into(std::string& out, int indent) const;
+
+    std::string type_name_;
+    bool training_ = true;
+    std::vector<std::pair<std::string, Variable>> params_;
+    struct Buffer {
+        std::string name;
+        Variable value;
+        bool persistent;
+    };
+    std::vector<Buffer> buffers_;
+    std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+};
+
+// A module's state_dict as a safetensors file (atomic write), with string metadata.
+void save_module(const Module& m, const std::string& path, const std::map<std::string, std::string>& metadata = {});
+// Loads a safetensors file into a module; errors name the file.
+LoadReport load_module(Module& m, const std::string& path, bool strict = true);
+
+}  // namespace segcore::nn
