@@ -1,6 +1,7 @@
 #include "tests/test_util.h"
 
 #include <cmath>
+#include <filesystem>
 #include <cstdlib>
 #include <limits>
 #include <random>
@@ -79,6 +80,11 @@ Tensor random_tensor(const Shape& shape, DType t, double lo, double hi, uint32_t
 
 std::vector<Shape> odd_shapes() {
     return {{1}, {1, 1}, {7}, {17, 34}, {3, 1, 5}, {2, 3, 5, 7}, {1, 13, 1, 31}, {33, 65}, {2, 5, 31, 29}, {257, 3}};
+}
+
+std::string golden_dir() {
+    if (const char* env = std::getenv("SEGCORE_GOLDEN_DIR")) return env;
+    return (std::filesystem::path(__FILE__).parent_path() / "golden").string();
 }
 
 std::string shared_dir() {

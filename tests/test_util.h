@@ -35,6 +35,9 @@ Tensor random_tensor(const Shape& shape, DType t, double lo, double hi, uint32_t
 // Shapes chosen to break kernels: primes, 1x1, sizes around warp and block multiples.
 std::vector<Shape> odd_shapes();
 
+// tests/golden/ in the source tree (SEGCORE_GOLDEN_DIR overrides): the committed PyTorch fixtures.
+std::string golden_dir();
+
 // The shared datasets folder (../shared next to the checkout; SEGCORE_SHARED overrides).
 std::string shared_dir();
 

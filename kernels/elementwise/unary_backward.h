@@ -7,7 +7,7 @@
 // cheaper from (unary_backward_uses_output). PyTorch's conventions at the kinks:
 //   relu      x > 0 ? dy : 0                 relu6     0 < x < 6 ? dy : 0
 //   abs       dy * sign(x), sign(0) = 0      clamp     min <= x <= max ? dy : 0
-//   hardswish x < -3: 0; x <= 3: dy*(2x+3)/6; else dy
+//   hardswish x < -3: 0; x < 3: dy*(2x+3)/6; else dy   (pinned by tests/golden/autograd_grads)
 //   pow       dy * e * x^(e-1) (0 when e == 0)
 // Shapes: dx, dy, s have one shape (no broadcasting); any layout. Dtypes: CPU f32/f64/f16/bf16,
 // CUDA f32/f16/bf16, computed in f32 (f64 on the CPU for f64).

@@ -32,7 +32,7 @@ struct UnaryGradFn {
         else if constexpr (Op == UnaryOp::LeakyRelu)
             return s > A(0) ? dy : dy * a;
         else if constexpr (Op == UnaryOp::Hardswish)
-            return s < A(-3) ? A(0) : (s <= A(3) ? dy * (s / A(3) + A(0.5)) : dy);
+            return s < A(-3) ? A(0) : (s < A(3) ? dy * (s / A(3) + A(0.5)) : dy);  // PyTorch: 1 at x = 3
         else if constexpr (Op == UnaryOp::Gelu) {
             const A cdf = A(0.5) * (A(1) + ew_erf(s * A(0.70710678118654752440)));
             const A pdf = A(0.39894228040143267794) * ew_exp(A(-0.5) * s * s);  // 1/sqrt(2 pi)

@@ -85,8 +85,10 @@ def tensor_bytes(t):
 class Fixture:
     """Tensors plus the list of cases, written as one safetensors file."""
 
-    def __init__(self, family):
+    def __init__(self, family, prefix="foundation", generator="tests/golden/make_foundation_golden.py"):
         self.family = family
+        self.prefix = prefix
+        self.generator = generator
         self.tensors = {}
         self.cases = []
 
@@ -118,13 +120,13 @@ class Fixture:
             offset += len(b)
         header["__metadata__"] = {
             "cases": json.dumps(self.cases, separators=(",", ":"), allow_nan=False),
-            "generator": "tests/golden/make_foundation_golden.py",
+            "generator": self.generator,
             "torch_version": torch.__version__,
             "family": self.family,
         }
         text = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
         text += b" " * ((8 - len(text) % 8) % 8)
-        path = os.path.join(OUT_DIR, f"foundation_{self.family}.safetensors")
+        path = os.path.join(OUT_DIR, f"{self.prefix}_{self.family}.safetensors")
         with open(path, "wb") as f:
             f.write(struct.pack("<Q", len(text)))
             f.write(text)

@@ -38,12 +38,6 @@ using json = nlohmann::json;
 
 namespace {
 
-// The fixtures live in the source tree next to this folder: tests/golden/.
-std::string golden_dir() {
-    if (const char* env = std::getenv("SEGCORE_GOLDEN_DIR")) return env;
-    return (std::filesystem::path(__FILE__).parent_path().parent_path() / "golden").string();
-}
-
 struct Fixture {
     std::string path;
     SafetensorsFile file;
@@ -55,7 +49,7 @@ const Fixture& fixture(const std::string& family) {
     auto it = cache.find(family);
     if (it != cache.end()) return it->second;
     Fixture fx;
-    fx.path = golden_dir() + "/foundation_" + family + ".safetensors";
+    fx.path = test::golden_dir() + "/foundation_" + family + ".safetensors";
     INFO("loading " << fx.path << " (regenerate with tests/golden/make_foundation_golden.py)");
     REQUIRE(std::filesystem::exists(fx.path));
     fx.file = load_safetensors(fx.path);
