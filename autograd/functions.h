@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "autograd/variable.h"
+#include "kernels/conv/conv2d.h"
 #include "kernels/elementwise/unary.h"
 
 namespace segcore::autograd {
@@ -89,6 +90,10 @@ Variable log_softmax(const Variable& x, int64_t dim);
 
 // ---- linear algebra: functions/linalg.cpp ----
 Variable matmul(const Variable& a, const Variable& b);  // torch.matmul semantics
+
+// ---- convolution: functions/conv.cpp ----
+// x (N, C, H, W), w (K, C / groups, R, S), b (K) or undefined; stride/padding/dilation/groups.
+Variable conv2d(const Variable& x, const Variable& w, const Variable& b, const ops::Conv2dOptions& opt = {});
 
 // ---- operators ----
 inline Variable operator+(const Variable& a, const Variable& b) { return add(a, b); }

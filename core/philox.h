@@ -10,11 +10,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define SEGCORE_HOST_DEVICE __host__ __device__ __forceinline__
-#else
-#define SEGCORE_HOST_DEVICE inline
-#endif
+#include "core/host_device.h"
 
 namespace segcore::philox {
 

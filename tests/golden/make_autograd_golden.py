@@ -19,6 +19,11 @@ Cases:
   reduce.<op>  max/min with ties (the gradient is shared), var/std over dim sets.
   binary.<op>  maximum/minimum with ties (each side gets half), mul/div with broadcasting.
   matmul       batched and broadcast matmul gradients (sum over broadcast batch dims).
+
+tests/golden/autograd_conv.safetensors (tests/kernels/test_golden_conv.cpp):
+  conv2d       forward, input, weight and bias gradients of torch.nn.functional.conv2d over
+               stride, padding, dilation, groups (depthwise, grouped), pointwise and asymmetric
+               kernels, in f32 and f64.
 """
 import os
 import sys
@@ -154,12 +159,47 @@ def make(fx):
             fx.case("matmul", dt, {"shape": tag}, {"a": a, "b": b, "dy": dy}, {"da": fx.out(ga), "db": fx.out(gb)})
 
 
+def make_conv(fx):
+    configs = [  # x shape, w shape, stride, padding, dilation, groups
+        ("same", (2, 3, 7, 9), (4, 3, 3, 3), (1, 1), (1, 1), (1, 1), 1),
+        ("stride2", (1, 4, 11, 6), (6, 4, 3, 3), (2, 2), (1, 1), (1, 1), 1),
+        ("atrous2", (2, 3, 9, 10), (5, 3, 3, 3), (1, 1), (2, 2), (2, 2), 1),
+        ("atrous6", (1, 2, 13, 13), (3, 2, 3, 3), (1, 1), (6, 6), (6, 6), 1),
+        ("depthwise", (2, 6, 8, 7), (6, 1, 3, 3), (1, 1), (1, 1), (1, 1), 6),
+        ("groups2", (1, 6, 8, 8), (4, 3, 3, 3), (2, 2), (1, 1), (1, 1), 2),
+        ("pointwise", (3, 5, 6, 7), (7, 5, 1, 1), (1, 1), (0, 0), (1, 1), 1),
+        ("asym", (1, 2, 12, 10), (3, 2, 5, 3), (3, 1), (2, 2), (1, 2), 1),
+        ("k7x1", (2, 3, 5, 8), (2, 3, 7, 1), (1, 1), (3, 0), (1, 1), 1),
+    ]
+    for dt in (F32, F64):
+        d = DT_NAME[dt]
+        for i, (tag, sx, sw, stride, pad, dil, groups) in enumerate(configs):
+            x = fx.add(f"{d}/conv/{tag}/x", rnd(sx, 100 + i, -1, 1).to(dt))
+            w = fx.add(f"{d}/conv/{tag}/w", rnd(sw, 200 + i, -1, 1).to(dt))
+            b = fx.add(f"{d}/conv/{tag}/b", rnd((sw[0],), 300 + i, -1, 1).to(dt))
+
+            def conv(xx, ww, bb, stride=stride, pad=pad, dil=dil, groups=groups):
+                return torch.nn.functional.conv2d(xx, ww, bb, stride=stride, padding=pad, dilation=dil, groups=groups)
+
+            y, _ = grads_of(conv, [fx.tensors[x], fx.tensors[w], fx.tensors[b]])
+            dy = fx.add(f"{d}/conv/{tag}/dy", rnd(y.shape, 400 + i).to(dt))
+            y, (gx, gw, gb) = grads_of(conv, [fx.tensors[x], fx.tensors[w], fx.tensors[b]], fx.tensors[dy])
+            fx.case("conv2d", dt, {"stride": list(stride), "padding": list(pad), "dilation": list(dil),
+                                   "groups": groups},
+                    {"x": x, "w": w, "b": b, "dy": dy},
+                    {"y": fx.out(y), "dx": fx.out(gx), "dw": fx.out(gw), "db": fx.out(gb)})
+
+
 def main():
     torch.manual_seed(0)
     fx = Fixture("grads", prefix="autograd", generator=GEN)
     make(fx)
     size = fx.write()
     assert size < 200_000, size
+    conv = Fixture("conv", prefix="autograd", generator=GEN)
+    make_conv(conv)
+    size = conv.write()
+    assert size < 300_000, size
 
 
 if __name__ == "__main__":

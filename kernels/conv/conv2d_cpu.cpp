@@ -1,0 +1,213 @@
+// CPU reference for conv2d (kernels/conv/conv2d.h): im2col / col2im around the GEMM of
+// kernels/linalg/gemm.h. f32 and f64; ops::conv2d runs f16/bf16 through f32.
+#include <algorithm>
+#include <vector>
+
+#include "core/parallel.h"
+#include "kernels/conv/conv2d.h"
+#include "kernels/linalg/gemm.h"
+
+namespace segcore::kernels {
+
+namespace {
+
+// Column buffers are built for a band of output rows at a time, at most this many bytes.
+constexpr int64_t kColBytes = int64_t(8) << 20;
+
+int64_t band_rows(const Conv2dParams& p, size_t elem) {
+    const int64_t row_bytes = p.col_rows() * p.q * int64_t(elem);
+    return std::clamp<int64_t>(kColBytes / std::max<int64_t>(row_bytes, 1), 1, p.p);
+}
+
+// col[(c*R + r)*S + s][(pp - p0)*Q + qq] = x[c][h][w] for output rows [p0, p1); x is one image's
+// channels of one group (C/g planes of H x W).
+template <typename T>
+void im2col(const Conv2dParams& p, const T* x, int64_t p0, int64_t p1, T* col) {
+    const int64_t cols = (p1 - p0) * p.q;
+    parallel_for(0, p.col_rows(), std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1)), [&](int64_t b, int64_t e) {
+        for (int64_t row = b; row < e; ++row) {
+            const int64_t s = row % p.s, r = (row / p.s) % p.r, c = row / (p.s * p.r);
+            const T* xc = x + c * p.h * p.w;
+            T* out = col + row * cols;
+            for (int64_t pp = p0; pp < p1; ++pp) {
+                const int64_t h = pp * p.stride_h - p.pad_h + r * p.dil_h;
+                T* o = out + (pp - p0) * p.q;
+                if (h < 0 || h >= p.h) {
+                    std::fill(o, o + p.q, T(0));
+                    continue;
+                }
+                const T* xr = xc + h * p.w;
+                for (int64_t qq = 0; qq < p.q; ++qq) {
+                    const int64_t w = qq * p.stride_w - p.pad_w + s * p.dil_w;
+                    o[qq] = (w >= 0 && w < p.w) ? xr[w] : T(0);
+                }
+            }
+        }
+    });
+}
+
+// The adjoint of im2col: dx[c][h][w] += col[...] for every column entry that read x[c][h][w].
+// Parallel over channels (each writes its own plane), fixed order inside: deterministic.
+template <typename T>
+void col2im_add(const Conv2dParams& p, const T* col, int64_t p0, int64_t p1, T* dx) {
+    const int64_t cols = (p1 - p0) * p.q;
+    parallel_for(0, p.c_per_group(), 1, [&](int64_t cb, int64_t ce) {
+        for (int64_t c = cb; c < ce; ++c) {
+            T* dxc = dx + c * p.h * p.w;
+            for (int64_t r = 0; r < p.r; ++r)
+                for (int64_t s = 0; s < p.s; ++s) {
+                    const T* in = col + ((c * p.r + r) * p.s + s) * cols;
+                    for (int64_t pp = p0; pp < p1; ++pp) {
+                        const int64_t h = pp * p.stride_h - p.pad_h + r * p.dil_h;
+                        if (h < 0 || h >= p.h) continue;
+                        const T* i = in + (pp - p0) * p.q;
+                        T* dr = dxc + h * p.w;
+                        for (int64_t qq = 0; qq < p.q; ++qq) {
+                            const int64_t w = qq * p.stride_w - p.pad_w + s * p.dil_w;
+                            if (w >= 0 && w < p.w) dr[w] += i[qq];
+                        }
+                    }
+                }
+        }
+    });
+}
+
+}  // namespace
+
+template <typename T>
+void conv2d_forward_cpu(const Conv2dParams& p, const T* x, const T* w, const T* bias, T* y) {
+    const int64_t kg = p.k_per_group(), cg = p.c_per_group(), pq = p.p * p.q;
+    const int64_t band = band_rows(p, sizeof(T));
+    std::vector<T> col(p.is_pointwise() ? 0 : size_t(p.col_rows() * band * p.q));
+    for (int64_t n = 0; n < p.n; ++n)
+        for (int64_t g = 0; g < p.groups; ++g) {
+            const T* xg = x + (n * p.c + g * cg) * p.h * p.w;
+            const T* wg = w + g * kg * p.col_rows();
+            T* yg = y + (n * p.k + g * kg) * pq;
+            GemmParams gp;
+            gp.m = kg;
+            gp.k = p.col_rows();
+            gp.lda = p.col_rows();
+            gp.ldc = pq;
+            if (p.is_pointwise()) {  // y_g = w_g @ x_g: no copy at all
+                gp.n = pq;
+                gp.ldb = p.h * p.w;
+                gemm_cpu<T>(gp, wg, xg, yg);
+                continue;
+            }
+            for (int64_t p0 = 0; p0 < p.p; p0 += band) {
+                const int64_t p1 = std::min(p.p, p0 + band);
+                im2col(p, xg, p0, p1, col.data());
+                gp.n = (p1 - p0) * p.q;
+                gp.ldb = gp.n;
+                gemm_cpu<T>(gp, wg, col.data(), yg + p0 * p.q);
+            }
+        }
+    if (bias) {
+        parallel_for(0, p.n * p.k, std::max<int64_t>(1, 32768 / std::max<int64_t>(pq, 1)), [&](int64_t b, int64_t e) {
+            for (int64_t i = b; i < e; ++i) {
+                const T v = bias[i % p.k];
+                T* yi = y + i * pq;
+                for (int64_t j = 0; j < pq; ++j) yi[j] += v;
+            }
+        });
+    }
+}
+
+template <typename T>
+void conv2d_backward_input_cpu(const Conv2dParams& p, const T* dy, const T* w, T* dx) {
+    const int64_t kg = p.k_per_group(), cg = p.c_per_group(), pq = p.p * p.q;
+    const int64_t band = band_rows(p, sizeof(T));
+    std::vector<T> col(p.is_pointwise() ? 0 : size_t(p.col_rows() * band * p.q));
+    if (!p.is_pointwise()) std::fill(dx, dx + p.n * p.c * p.h * p.w, T(0));
+    for (int64_t n = 0; n < p.n; ++n)
+        for (int64_t g = 0; g < p.groups; ++g) {
+            T* dxg = dx + (n * p.c + g * cg) * p.h * p.w;
+            const T* wg = w + g * kg * p.col_rows();
+            const T* dyg = dy + (n * p.k + g * kg) * pq;
+            // dcol = w_g^T (col_rows x kg) @ dy_g (kg x cols)
+            GemmParams gp;
+            gp.m = p.col_rows();
+            gp.k = kg;
+            gp.trans_a = true;
+            gp.lda = p.col_rows();
+            gp.ldb = pq;
+            if (p.is_pointwise()) {
+                gp.n = pq;
+                gp.ldc = pq;
+                gemm_cpu<T>(gp, wg, dyg, dxg);
+                continue;
+            }
+            for (int64_t p0 = 0; p0 < p.p; p0 += band) {
+                const int64_t p1 = std::min(p.p, p0 + band);
+                gp.n = (p1 - p0) * p.q;
+                gp.ldc = gp.n;
+                gemm_cpu<T>(gp, wg, dyg + p0 * p.q, col.data());
+                col2im_add(p, col.data(), p0, p1, dxg);
+            }
+        }
+}
+
+template <typename T>
+void conv2d_backward_weight_cpu(const Conv2dParams& p, const T* x, const T* dy, T* dw, T* db) {
+    const int64_t kg = p.k_per_group(), cg = p.c_per_group(), pq = p.p * p.q;
+    const int64_t band = band_rows(p, sizeof(T));
+    std::vector<T> col(p.is_pointwise() ? 0 : size_t(p.col_rows() * band * p.q));
+    for (int64_t g = 0; g < p.groups; ++g) {
+        T* dwg = dw + g * kg * p.col_rows();
+        bool first = true;
+        for (int64_t n = 0; n < p.n; ++n) {
+            const T* xg = x + (n * p.c + g * cg) * p.h * p.w;
+            const T* dyg = dy + (n * p.k + g * kg) * pq;
+            // dw_g (kg x col_rows) (+)= dy_g (kg x cols) @ col^T (cols x col_rows)
+            GemmParams gp;
+            gp.m = kg;
+            gp.n = p.col_rows();
+            gp.trans_b = true;
+            gp.lda = pq;
+            gp.ldc = p.col_rows();
+            if (p.is_pointwise()) {
+                gp.k = pq;
+                gp.ldb = p.h * p.w;
+                gp.beta = first ? 0.0 : 1.0;
+                gemm_cpu<T>(gp, dyg, xg, dwg);
+                first = false;
+                continue;
+            }
+            for (int64_t p0 = 0; p0 < p.p; p0 += band) {
+                const int64_t p1 = std::min(p.p, p0 + band);
+                im2col(p, xg, p0, p1, col.data());
+                gp.k = (p1 - p0) * p.q;
+                gp.ldb = gp.k;
+                gp.beta = first ? 0.0 : 1.0;
+                gemm_cpu<T>(gp, dyg + p0 * p.q, col.data(), dwg);
+                first = false;
+            }
+        }
+        if (first) std::fill(dwg, dwg + kg * p.col_rows(), T(0));  // an empty batch
+    }
+    if (db) {
+        // Per channel, images then pixels in order, accumulated in double: deterministic and
+        // accurate for the 4M-pixel sums of a batch of 1024 x 512 images.
+        parallel_for(0, p.k, 1, [&](int64_t b, int64_t e) {
+            for (int64_t k = b; k < e; ++k) {
+                double acc = 0;
+                for (int64_t n = 0; n < p.n; ++n) {
+                    const T* d = dy + (n * p.k + k) * pq;
+                    for (int64_t j = 0; j < pq; ++j) acc += double(d[j]);
+                }
+                db[k] = T(acc);
+            }
+        });
+    }
+}
+
+#define SEGCORE_INSTANTIATE(T)                                                                             \
+    template void conv2d_forward_cpu<T>(const Conv2dParams&, const T*, const T*, const T*, T*);            \
+    template void conv2d_backward_input_cpu<T>(const Conv2dParams&, const T*, const T*, T*);               \
+    template void conv2d_backward_weight_cpu<T>(const Conv2dParams&, const T*, const T*, T*, T*);
+SEGCORE_INSTANTIATE(float)
+SEGCORE_INSTANTIATE(double)
+#undef SEGCORE_INSTANTIATE
+
+}  // namespace segcore::kernels

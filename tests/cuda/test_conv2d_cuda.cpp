@@ -1,0 +1,65 @@
+// CUDA conv2d against the CPU oracle: forward, input, weight and bias gradients over the
+// configurations of tests/kernels/test_conv2d.cpp plus segmentation-sized layers, for f32, f16
+// and bf16, outputs poisoned first.
+#include <catch2/catch.hpp>
+
+#include "kernels/ops.h"
+#include "tests/test_util.h"
+
+using namespace segcore;
+using ops::Conv2dOptions;
+
+namespace {
+
+struct Case {
+    Shape x, w;
+    Conv2dOptions opt;
+};
+
+void check(const Case& c, DType dt, uint32_t seed) {
+    INFO("x " << shape_str(c.x) << " w " << shape_str(c.w) << " stride " << c.opt.stride_h << " pad " << c.opt.pad_h
+              << " dil " << c.opt.dil_h << " groups " << c.opt.groups << " " << dtype_name(dt));
+    const auto p = ops::conv2d_params(c.x, c.w, c.opt);
+    const Tensor x = test::random_tensor(c.x, dt, -1, 1, seed), w = test::random_tensor(c.w, dt, -1, 1, seed + 1);
+    const Tensor b = test::random_tensor({p.k}, dt, -1, 1, seed + 2);
+    const Tensor dy = test::random_tensor({p.n, p.k, p.p, p.q}, dt, -1, 1, seed + 3);
+    const auto f32 = [](const Tensor& t) { return t.to(DType::F32); };
+    test::Tolerance tol = test::tolerance_for(dt);
+    tol.atol = dt == DType::F32 ? 1e-4 : tol.atol * 8;  // long dot products
+    const void* poisoned = test::poison_next_cuda_output({p.n, p.k, p.p, p.q}, dt);
+    const Tensor y = ops::conv2d(x.cuda(), w.cuda(), b.cuda(), c.opt);
+    REQUIRE(y.data_ptr() == poisoned);
+    REQUIRE_CLOSE(y, ops::conv2d(f32(x), f32(w), f32(b), c.opt), tol);
+    REQUIRE_CLOSE(ops::conv2d_backward_input(dy.cuda(), w.cuda(), c.x, c.opt),
+                  ops::conv2d_backward_input(f32(dy), f32(w), c.x, c.opt), tol);
+    auto [dw, db] = ops::conv2d_backward_weight(x.cuda(), dy.cuda(), c.w, true, c.opt);
+    auto [dw_ref, db_ref] = ops::conv2d_backward_weight(f32(x), f32(dy), c.w, true, c.opt);
+    test::Tolerance wtol = tol;
+    wtol.atol *= 4;  // sums over the whole batch
+    REQUIRE_CLOSE(dw, dw_ref, wtol);
+    REQUIRE_CLOSE(db, db_ref, wtol);
+}
+
+}  // namespace
+
+TEST_CASE("conv2d cuda matches the CPU", "[cuda][conv2d]") {
+    const DType dt = GENERATE(DType::F32, DType::F16, DType::BF16);
+    const std::vector<Case> cases = {
+        {{2, 3, 7, 9}, {4, 3, 3, 3}, Conv2dOptions::make(1, 1)},
+        {{1, 4, 11, 6}, {6, 4, 3, 3}, Conv2dOptions::make(2, 1)},
+        {{2, 3, 9, 10}, {5, 3, 3, 3}, Conv2dOptions::make(1, 2, 2)},
+        {{1, 2, 13, 13}, {3, 2, 3, 3}, Conv2dOptions::make(1, 6, 6)},
+        {{2, 6, 8, 7}, {6, 1, 3, 3}, Conv2dOptions::make(1, 1, 1, 6)},
+        {{1, 6, 8, 8}, {4, 3, 3, 3}, Conv2dOptions::make(2, 1, 1, 2)},
+        {{3, 5, 6, 7}, {7, 5, 1, 1}, Conv2dOptions::make()},
+        {{2, 3, 5, 8}, {2, 3, 7, 1}, {1, 1, 3, 0, 1, 1, 1}},
+        {{1, 1, 1, 1}, {2, 1, 1, 1}, Conv2dOptions::make()},
+        {{1, 2, 2, 3}, {2, 2, 3, 3}, Conv2dOptions::make(1, 4, 3)},
+        // segmentation-sized: a U-Net stage, a ResNet bottleneck 1x1, an ASPP branch
+        {{2, 64, 90, 120}, {64, 64, 3, 3}, Conv2dOptions::make(1, 1)},
+        {{2, 256, 45, 60}, {64, 256, 1, 1}, Conv2dOptions::make()},
+        {{1, 128, 33, 41}, {32, 128, 3, 3}, Conv2dOptions::make(1, 12, 12)},
+    };
+    uint32_t seed = 10;
+    for (const Case& c : cases) check(c, dt, seed += 4);
+}
