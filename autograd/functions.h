@@ -9,6 +9,7 @@
 
 #include "autograd/variable.h"
 #include "kernels/conv/conv2d.h"
+#include "kernels/conv/conv_transpose2d.h"
 #include "kernels/elementwise/unary.h"
 
 namespace segcore::autograd {
@@ -94,6 +95,9 @@ Variable matmul(const Variable& a, const Variable& b);  // torch.matmul semantic
 // ---- convolution: functions/conv.cpp ----
 // x (N, C, H, W), w (K, C / groups, R, S), b (K) or undefined; stride/padding/dilation/groups.
 Variable conv2d(const Variable& x, const Variable& w, const Variable& b, const ops::Conv2dOptions& opt = {});
+// x (N, Cin, H, W), w (Cin, Cout / groups, R, S), b (Cout) or undefined.
+Variable conv_transpose2d(const Variable& x, const Variable& w, const Variable& b,
+                          const ops::ConvTranspose2dOptions& opt = {});
 
 // ---- operators ----
 inline Variable operator+(const Variable& a, const Variable& b) { return add(a, b); }

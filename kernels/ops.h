@@ -1,6 +1,7 @@
 #pragma once
 // Every tensor-level op of kernels/, for code that wants them all (apps, tests, examples).
 #include "kernels/conv/conv2d.h"
+#include "kernels/conv/conv_transpose2d.h"
 #include "kernels/elementwise/binary.h"
 #include "kernels/elementwise/unary.h"
 #include "kernels/elementwise/unary_backward.h"

@@ -37,3 +37,21 @@ TEST_CASE("gradcheck: conv2d", "[autograd][gradcheck][conv2d]") {
     INFO(r.message);
     REQUIRE(r.ok);
 }
+
+TEST_CASE("gradcheck: conv_transpose2d", "[autograd][gradcheck][conv_transpose2d]") {
+    struct C {
+        Shape x, w;
+        ops::ConvTranspose2dOptions o;
+    };
+    for (const C& c : {C{{2, 3, 3, 4}, {3, 2, 2, 2}, ops::ConvTranspose2dOptions::make(2)},
+                       C{{1, 2, 3, 3}, {2, 3, 3, 3}, ops::ConvTranspose2dOptions::make(2, 1, 1)},
+                       C{{1, 4, 3, 3}, {4, 1, 3, 3}, ops::ConvTranspose2dOptions::make(1, 1, 0, 2, 2)}}) {
+        INFO("x " << shape_str(c.x) << " w " << shape_str(c.w));
+        const auto r = gradcheck(
+            [o = c.o](const std::vector<Variable>& v) { return F::conv_transpose2d(v[0], v[1], v[2], o); },
+            {test::random_tensor(c.x, DType::F64, -1, 1, 1), test::random_tensor(c.w, DType::F64, -1, 1, 2),
+             test::random_tensor({c.w[1] * c.o.conv.groups}, DType::F64, -1, 1, 3)});
+        INFO(r.message);
+        REQUIRE(r.ok);
+    }
+}

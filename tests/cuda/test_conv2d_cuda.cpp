@@ -63,3 +63,22 @@ TEST_CASE("conv2d cuda matches the CPU", "[cuda][conv2d]") {
     uint32_t seed = 10;
     for (const Case& c : cases) check(c, dt, seed += 4);
 }
+
+TEST_CASE("conv_transpose2d cuda matches the CPU", "[cuda][conv_transpose2d]") {
+    const DType dt = GENERATE(DType::F32, DType::F16, DType::BF16);
+    const auto o = ops::ConvTranspose2dOptions::make(2, 1, 1);
+    const Tensor x = test::random_tensor({2, 32, 23, 31}, dt, -1, 1, 90), w = test::random_tensor({32, 16, 3, 3}, dt, -1, 1, 91);
+    const Tensor b = test::random_tensor({16}, dt, -1, 1, 92);
+    const Tensor dy = test::random_tensor(ops::conv_transpose2d_output_shape(x.shape(), w.shape(), o), dt, -1, 1, 93);
+    const auto f32 = [](const Tensor& t) { return t.to(DType::F32); };
+    test::Tolerance tol = test::tolerance_for(dt);
+    tol.atol = dt == DType::F32 ? 1e-4 : tol.atol * 8;
+    REQUIRE_CLOSE(ops::conv_transpose2d(x.cuda(), w.cuda(), b.cuda(), o), ops::conv_transpose2d(f32(x), f32(w), f32(b), o), tol);
+    REQUIRE_CLOSE(ops::conv_transpose2d_backward_input(dy.cuda(), w.cuda(), o),
+                  ops::conv_transpose2d_backward_input(f32(dy), f32(w), o), tol);
+    auto [dw, db] = ops::conv_transpose2d_backward_weight(x.cuda(), dy.cuda(), w.shape(), true, o);
+    auto [dwr, dbr] = ops::conv_transpose2d_backward_weight(f32(x), f32(dy), w.shape(), true, o);
+    tol.atol *= 4;
+    REQUIRE_CLOSE(dw, dwr, tol);
+    REQUIRE_CLOSE(db, dbr, tol);
+}

@@ -24,6 +24,8 @@ tests/golden/autograd_conv.safetensors (tests/kernels/test_golden_conv.cpp):
   conv2d       forward, input, weight and bias gradients of torch.nn.functional.conv2d over
                stride, padding, dilation, groups (depthwise, grouped), pointwise and asymmetric
                kernels, in f32 and f64.
+  conv_transpose2d  the same for torch.nn.functional.conv_transpose2d, incl. output_padding,
+               groups and dilation (U-Net/FCN up-convolutions).
 """
 import os
 import sys
@@ -190,6 +192,34 @@ def make_conv(fx):
                     {"y": fx.out(y), "dx": fx.out(gx), "dw": fx.out(gw), "db": fx.out(gb)})
 
 
+def make_conv_transpose(fx):
+    configs = [  # x shape, w shape (Cin, Cout/g, R, S), stride, padding, output_padding, dilation, groups
+        ("up2x2", (2, 4, 5, 6), (4, 3, 2, 2), (2, 2), (0, 0), (0, 0), (1, 1), 1),
+        ("up3x3p1op1", (1, 3, 4, 5), (3, 2, 3, 3), (2, 2), (1, 1), (1, 1), (1, 1), 1),
+        ("fcn_up8", (1, 2, 3, 3), (2, 2, 16, 16), (8, 8), (4, 4), (0, 0), (1, 1), 1),
+        ("groups", (1, 4, 4, 4), (4, 3, 3, 3), (1, 1), (1, 1), (0, 0), (1, 1), 2),
+        ("dilated", (2, 2, 5, 4), (2, 3, 3, 2), (1, 2), (2, 1), (0, 1), (2, 1), 1),
+    ]
+    for dt in (F32, F64):
+        d = DT_NAME[dt]
+        for i, (tag, sx, sw, stride, pad, opad, dil, groups) in enumerate(configs):
+            x = fx.add(f"{d}/convT/{tag}/x", rnd(sx, 500 + i, -1, 1).to(dt))
+            w = fx.add(f"{d}/convT/{tag}/w", rnd(sw, 600 + i, -1, 1).to(dt))
+            b = fx.add(f"{d}/convT/{tag}/b", rnd((sw[1] * groups,), 700 + i, -1, 1).to(dt))
+
+            def convt(xx, ww, bb, stride=stride, pad=pad, opad=opad, dil=dil, groups=groups):
+                return torch.nn.functional.conv_transpose2d(xx, ww, bb, stride=stride, padding=pad,
+                                                            output_padding=opad, groups=groups, dilation=dil)
+
+            y, _ = grads_of(convt, [fx.tensors[x], fx.tensors[w], fx.tensors[b]])
+            dy = fx.add(f"{d}/convT/{tag}/dy", rnd(y.shape, 800 + i).to(dt))
+            y, (gx, gw, gb) = grads_of(convt, [fx.tensors[x], fx.tensors[w], fx.tensors[b]], fx.tensors[dy])
+            fx.case("conv_transpose2d", dt, {"stride": list(stride), "padding": list(pad),
+                                             "output_padding": list(opad), "dilation": list(dil), "groups": groups},
+                    {"x": x, "w": w, "b": b, "dy": dy},
+                    {"y": fx.out(y), "dx": fx.out(gx), "dw": fx.out(gw), "db": fx.out(gb)})
+
+
 def main():
     torch.manual_seed(0)
     fx = Fixture("grads", prefix="autograd", generator=GEN)
@@ -198,8 +228,9 @@ def main():
     assert size < 200_000, size
     conv = Fixture("conv", prefix="autograd", generator=GEN)
     make_conv(conv)
+    make_conv_transpose(conv)
     size = conv.write()
-    assert size < 300_000, size
+    assert size < 400_000, size
 
 
 if __name__ == "__main__":
