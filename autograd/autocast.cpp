@@ -38,7 +38,8 @@ const std::vector<std::pair<std::string, CastPolicy>>& autocast_table() {
         {"conv2d", P::LowerPrecision},
         {"depthwise_conv2d", P::LowerPrecision},
         {"conv_transpose2d", P::LowerPrecision},
-        // Range- or precision-sensitive: f32.
+        // Range- or precision-sensitive: f32. (batch_norm is not listed: it takes 16-bit input
+        // as it is and keeps its statistics, weight and bias in f32 internally.)
         {"softmax", P::Float32},
         {"log_softmax", P::Float32},
         {"cross_entropy", P::Float32},
@@ -48,7 +49,6 @@ const std::vector<std::pair<std::string, CastPolicy>>& autocast_table() {
         {"lovasz_softmax", P::Float32},
         {"kl_div", P::Float32},
         {"mse_loss", P::Float32},
-        {"batch_norm", P::Float32},
         {"layer_norm", P::Float32},
         {"group_norm", P::Float32},
         {"sum", P::Float32},

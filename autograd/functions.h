@@ -11,6 +11,10 @@
 #include "kernels/conv/conv2d.h"
 #include "kernels/conv/conv_transpose2d.h"
 #include "kernels/elementwise/unary.h"
+#include "kernels/pool/avg_pool2d.h"
+#include "kernels/pool/max_pool2d.h"
+#include "kernels/resize/interpolate.h"
+#include "kernels/norm/batch_norm.h"
 
 namespace segcore::autograd {
 
@@ -98,6 +102,28 @@ Variable conv2d(const Variable& x, const Variable& w, const Variable& b, const o
 // x (N, Cin, H, W), w (Cin, Cout / groups, R, S), b (Cout) or undefined.
 Variable conv_transpose2d(const Variable& x, const Variable& w, const Variable& b,
                           const ops::ConvTranspose2dOptions& opt = {});
+
+// ---- normalisation: functions/norm.cpp ----
+// x (N, C, ...); gamma/beta (C) or undefined; running stats updated in place when training (may be
+// undefined). x may be f16/bf16 with f32 gamma/beta/statistics (statistics never in 16 bits).
+Variable batch_norm(const Variable& x, const Variable& gamma, const Variable& beta, const Tensor& running_mean,
+                    const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5,
+                    kernels::BnAct act = kernels::BnAct::None);
+
+// ---- pooling, resizing, dropout: functions/pool.cpp, functions/resize.cpp, functions/dropout.cpp ----
+// Returns {values, indices}; the indices (i64, flat h*W + w within the input plane) are not
+// differentiable. The gradient goes to the first maximum of each window (PyTorch's rule).
+std::pair<Variable, Tensor> max_pool2d_with_indices(const Variable& x, const ops::MaxPool2dOptions& opt);
+Variable max_pool2d(const Variable& x, const ops::MaxPool2dOptions& opt);
+// SegNet's decoder: scatter x to the pooling indices of an (out_h, out_w) plane.
+Variable max_unpool2d(const Variable& x, const Tensor& indices, int64_t out_h, int64_t out_w);
+Variable avg_pool2d(const Variable& x, const ops::AvgPool2dOptions& opt);
+Variable adaptive_avg_pool2d(const Variable& x, int64_t out_h, int64_t out_w);
+Variable interpolate(const Variable& x, const ops::InterpolateOptions& opt);
+// Always applies the mask (training/eval is nn::functional's business); the mask comes from the
+// Philox generator (nullptr: the default one), identical on CPU and CUDA.
+Variable dropout(const Variable& x, double p, Generator* gen = nullptr);
+Variable dropout2d(const Variable& x, double p, Generator* gen = nullptr);
 
 // ---- operators ----
 inline Variable operator+(const Variable& a, const Variable& b) { return add(a, b); }

@@ -53,16 +53,18 @@ kernels::Conv2dParams conv2d_params(const Shape& x, const Shape& w, const Conv2d
     return p;
 }
 
-Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& bias_in, const Conv2dOptions& opt) {
+Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& bias_in, const Conv2dOptions& opt,
+              kernels::Act act) {
     if (bias_in.defined()) check_inputs(kOp, {&x_in, &w_in, &bias_in});
     else check_inputs(kOp, {&x_in, &w_in});
-    const kernels::Conv2dParams p = conv2d_params(x_in.shape(), w_in.shape(), opt);
+    kernels::Conv2dParams p = conv2d_params(x_in.shape(), w_in.shape(), opt);
+    p.act = act;
     if (bias_in.defined())
         SEGCORE_CHECK(bias_in.dim() == 1 && bias_in.size(0) == p.k, kOp, ": the bias must be (", p.k, "), got ",
                       shape_str(bias_in.shape()));
     if (x_in.is_cpu() && is_half(x_in.dtype()))
         return conv2d(x_in.to(DType::F32), w_in.to(DType::F32), bias_in.defined() ? bias_in.to(DType::F32) : bias_in,
-                      opt)
+                      opt, act)
             .to(x_in.dtype());
     const Tensor x = x_in.contiguous(), w = w_in.contiguous(), b = bias_in.defined() ? bias_in.contiguous() : bias_in;
     Tensor y = empty({p.n, p.k, p.p, p.q}, {x.dtype(), x.device()});

@@ -12,6 +12,7 @@
 //   dw = sum_n dy[n] (x) im2col(x[n])^T        (conv2d_backward_weight, dw OVERWRITTEN)
 //   db = sum_{n, p, q} dy                      (conv2d_backward_weight, db OVERWRITTEN)
 // The weight gradient sums images in a fixed order: deterministic.
+// Epilogue: y = act(y + bias) in the pass that adds the bias (Act::None, Relu, Relu6).
 //
 // Algorithm (CPU and, for now, CUDA): im2col + GEMM. For each image and group, the input patches
 // under every output position form a (C/g * R * S) x (P * Q) matrix; y = W (K/g x C/g R S) @ col.
@@ -24,6 +25,7 @@
 #include "core/host_device.h"
 #include "core/stream.h"
 #include "core/tensor.h"
+#include "kernels/common/activation.h"
 
 namespace segcore::kernels {
 
@@ -33,6 +35,7 @@ struct Conv2dParams {
     int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
     int64_t groups = 1;
     int64_t p = 0, q = 0;  // output height, width
+    Act act = Act::None;   // forward epilogue after the bias (fused Conv-BN-ReLU inference)
 
     SEGCORE_HOST_DEVICE int64_t c_per_group() const { return c / groups; }
     SEGCORE_HOST_DEVICE int64_t k_per_group() const { return k / groups; }
@@ -76,7 +79,11 @@ struct Conv2dOptions {
 // offending sizes.
 kernels::Conv2dParams conv2d_params(const Shape& x, const Shape& w, const Conv2dOptions& opt);
 
-Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dOptions& opt = {});
+// act: an activation applied in the same pass as the bias (inference: fold_batch_norm the BN into
+// w and bias, then conv2d(..., Act::Relu) is Conv-BN-ReLU in one kernel epilogue). Not differentiable
+// here; autograd::conv2d always passes Act::None.
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dOptions& opt = {},
+              kernels::Act act = kernels::Act::None);
 Tensor conv2d_backward_input(const Tensor& dy, const Tensor& w, const Shape& x_shape, const Conv2dOptions& opt = {});
 // Returns {dw, db}; db is undefined when with_bias is false.
 std::pair<Tensor, Tensor> conv2d_backward_weight(const Tensor& x, const Tensor& dy, const Shape& w_shape,

@@ -103,12 +103,12 @@ void conv2d_forward_cpu(const Conv2dParams& p, const T* x, const T* w, const T* 
                 gemm_cpu<T>(gp, wg, col.data(), yg + p0 * p.q);
             }
         }
-    if (bias) {
+    if (bias || p.act != Act::None) {  // the epilogue: y = act(y + bias), one pass
         parallel_for(0, p.n * p.k, std::max<int64_t>(1, 32768 / std::max<int64_t>(pq, 1)), [&](int64_t b, int64_t e) {
             for (int64_t i = b; i < e; ++i) {
-                const T v = bias[i % p.k];
+                const T v = bias ? bias[i % p.k] : T(0);
                 T* yi = y + i * pq;
-                for (int64_t j = 0; j < pq; ++j) yi[j] += v;
+                for (int64_t j = 0; j < pq; ++j) yi[j] = act_forward(p.act, yi[j] + v);
             }
         });
     }

@@ -67,11 +67,15 @@ __global__ void col2im_kernel(Conv2dParams p, const T* __restrict__ col, int64_t
     }
 }
 
+// The epilogue: y = act(y + bias) (bias may be null).
 template <typename T>
-__global__ void bias_add_kernel(int64_t total, int64_t pq, int64_t k, const T* __restrict__ bias, T* __restrict__ y) {
+__global__ void bias_act_kernel(int64_t total, int64_t pq, int64_t k, const T* __restrict__ bias, Act act,
+                                T* __restrict__ y) {
     using A = dacc_t<T>;
-    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x)
-        y[i] = convert<T>(convert<A>(y[i]) + convert<A>(bias[(i / pq) % k]));
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += int64_t(gridDim.x) * blockDim.x) {
+        const A b = bias ? convert<A>(bias[(i / pq) % k]) : A(0);
+        y[i] = convert<T>(act_forward(act, convert<A>(y[i]) + b));
+    }
 }
 
 // One block per output channel: a fixed-order tree reduction over (n, pixel) — deterministic.
@@ -132,10 +136,10 @@ void conv2d_forward_cuda(const Conv2dParams& p, const T* x, const T* w, const T*
                 gemm_cuda<T>(gp, wg, col.data<T>(), yg + p0 * p.q, st);
             }
         }
-    if (bias) {
+    if (bias || p.act != Act::None) {
         const int64_t total = p.n * p.k * pq;
-        bias_add_kernel<D><<<cuda::grid_for(total), cuda::kBlock, 0, stream>>>(total, pq, p.k, cuda::dev_ptr(bias),
-                                                                               cuda::dev_ptr(y));
+        bias_act_kernel<D><<<cuda::grid_for(total), cuda::kBlock, 0, stream>>>(
+            total, pq, p.k, bias ? cuda::dev_ptr(bias) : nullptr, p.act, cuda::dev_ptr(y));
         SEGCORE_CUDA_LAUNCH_CHECK();
     }
     if (!col.defined()) return;

@@ -26,6 +26,11 @@ tests/golden/autograd_conv.safetensors (tests/kernels/test_golden_conv.cpp):
                kernels, in f32 and f64.
   conv_transpose2d  the same for torch.nn.functional.conv_transpose2d, incl. output_padding,
                groups and dilation (U-Net/FCN up-convolutions).
+
+tests/golden/autograd_norm.safetensors (tests/kernels/test_golden_norm.cpp):
+  batch_norm   torch.nn.functional.batch_norm in training (batch statistics, running-stat update
+               with momentum) and eval mode, optionally followed by relu / relu6: output, updated
+               running mean/var, and input/weight/bias gradients; f32 and f64.
 """
 import os
 import sys
@@ -220,6 +225,167 @@ def make_conv_transpose(fx):
                     {"y": fx.out(y), "dx": fx.out(gx), "dw": fx.out(gw), "db": fx.out(gb)})
 
 
+def make_norm(fx):
+    acts = {"none": lambda t: t, "relu": torch.relu, "relu6": torch.nn.functional.relu6}
+    for dt in (F32, F64):
+        d = DT_NAME[dt]
+        for i, (shape, training, act) in enumerate([((4, 3, 5, 7), True, "none"), ((4, 3, 5, 7), False, "none"),
+                                                    ((2, 5, 6, 4), True, "relu"), ((3, 4, 1, 1), True, "relu6"),
+                                                    ((2, 3, 4, 5), False, "relu")]):
+            tag = f"{d}/bn{i}"
+            c = shape[1]
+            x = fx.add(f"{tag}/x", rnd(shape, 900 + i, -3, 5).to(dt))
+            w = fx.add(f"{tag}/w", rnd((c,), 910 + i, 0.5, 1.5).to(dt))
+            b = fx.add(f"{tag}/b", rnd((c,), 920 + i, -0.5, 0.5).to(dt))
+            rm = fx.add(f"{tag}/rm", rnd((c,), 930 + i, -1, 1).to(dt))
+            rv = fx.add(f"{tag}/rv", rnd((c,), 940 + i, 0.5, 2).to(dt))
+            dy = fx.add(f"{tag}/dy", rnd(shape, 950 + i).to(dt))
+            rm_after, rv_after = fx.tensors[rm].clone(), fx.tensors[rv].clone()
+
+            def bn(xx, ww, bb, training=training, act=act):
+                return acts[act](torch.nn.functional.batch_norm(xx, rm_after, rv_after, ww, bb, training=training,
+                                                                momentum=0.1, eps=1e-5))
+
+            y, (gx, gw, gb) = grads_of(bn, [fx.tensors[x], fx.tensors[w], fx.tensors[b]], fx.tensors[dy])
+            fx.case("batch_norm", dt, {"training": training, "act": act, "momentum": 0.1, "eps": 1e-5},
+                    {"x": x, "w": w, "b": b, "rm": rm, "rv": rv, "dy": dy},
+                    {"y": fx.out(y), "rm": fx.out(rm_after), "rv": fx.out(rv_after), "dx": fx.out(gx),
+                     "dw": fx.out(gw), "db": fx.out(gb)})
+
+
+def make_pool_resize(fx):
+    """tests/golden/autograd_pool.safetensors (tests/kernels/test_golden_pool.cpp): forward and
+    input gradient of max_pool2d (with indices; ties keep the first maximum, NaN propagates),
+    max_unpool2d (SegNet, overlapping windows), avg_pool2d (count_include_pad, ceil_mode),
+    adaptive_avg_pool2d (PSP bins 1, 2, 3, 6, uneven and upsampling bins) and interpolate
+    (bilinear with and without align_corners, by size and by scale factor; nearest, nearest-exact)."""
+    fn = torch.nn.functional
+    maxp = [  # tag, x shape, kernel, stride, padding, dilation, ceil_mode, input kind
+        ("k2s2", (2, 2, 8, 9), (2, 2), (2, 2), (0, 0), (1, 1), False, "rand"),
+        ("k3s2p1", (1, 2, 11, 13), (3, 3), (2, 2), (1, 1), (1, 1), False, "rand"),
+        ("k3s2ceil", (2, 2, 10, 7), (3, 3), (2, 2), (0, 0), (1, 1), True, "rand"),
+        ("k3s2p1ceil", (1, 3, 9, 10), (3, 3), (2, 2), (1, 1), (1, 1), True, "rand"),
+        ("dil2", (1, 2, 12, 11), (3, 3), (1, 1), (1, 1), (2, 2), False, "rand"),
+        ("rect", (1, 2, 7, 10), (2, 3), (1, 2), (1, 0), (1, 1), True, "rand"),
+        ("one", (2, 3, 1, 1), (1, 1), (1, 1), (0, 0), (1, 1), False, "rand"),
+        ("ties", (1, 3, 9, 8), (3, 3), (2, 2), (1, 1), (1, 1), False, "ties"),
+        ("nan", (1, 2, 6, 7), (3, 3), (2, 2), (1, 1), (1, 1), True, "nan"),
+    ]
+    for dt in (F32, F64):
+        d = DT_NAME[dt]
+        for i, (tag, sx, k, s, p, dil, ceil, kind) in enumerate(maxp):
+            v = rnd(sx, 500 + i)
+            if kind == "ties":
+                v = torch.floor(rnd(sx, 500 + i, 0, 3))  # values 0, 1, 2: many tied maxima
+            if kind == "nan":
+                v = v.clone()
+                v[0, 0, 1, 1] = float("nan")
+                v[0, 0, 1, 2] = float("nan")  # two NaNs in one window: PyTorch keeps the later index
+                v[0, 1, 4, 5] = float("nan")
+            x = fx.add(f"{d}/maxpool/{tag}/x", v.to(dt))
+
+            def mp(xx, k=k, s=s, p=p, dil=dil, ceil=ceil):
+                return fn.max_pool2d(xx, k, s, p, dil, ceil_mode=ceil)
+
+            y, _ = grads_of(mp, [fx.tensors[x]])
+            _, idx = fn.max_pool2d(fx.tensors[x], k, s, p, dil, ceil_mode=ceil, return_indices=True)
+            dy = fx.add(f"{d}/maxpool/{tag}/dy", rnd(y.shape, 600 + i).to(dt))
+            y, (gx,) = grads_of(mp, [fx.tensors[x]], fx.tensors[dy])
+            fx.case("max_pool2d", dt, {"kernel": list(k), "stride": list(s), "padding": list(p),
+                                       "dilation": list(dil), "ceil_mode": ceil},
+                    {"x": x, "dy": dy}, {"y": fx.out(y), "indices": fx.out(idx), "dx": fx.out(gx)})
+            if tag in ("k2s2", "k3s2p1", "ties"):  # SegNet decoder: unpool decoder features
+                u = fx.add(f"{d}/maxpool/{tag}/unpool_x", rnd(idx.shape, 700 + i).to(dt))
+                uy, _ = grads_of(lambda t, idx=idx, sx=sx: fn.max_unpool2d(t, idx, k, s, p, output_size=sx[2:]),
+                                 [fx.tensors[u]])
+                udy = fx.add(f"{d}/maxpool/{tag}/unpool_dy", rnd(uy.shape, 800 + i).to(dt))
+                uy, (ugx,) = grads_of(lambda t, idx=idx, sx=sx: fn.max_unpool2d(t, idx, k, s, p, output_size=sx[2:]),
+                                      [fx.tensors[u]], fx.tensors[udy])
+                fx.case("max_unpool2d", dt, {"out_size": list(sx[2:])},
+                        {"x": u, "indices": fx.out(idx), "dy": udy}, {"y": fx.out(uy), "dx": fx.out(ugx)})
+
+    avgp = [  # tag, x shape, kernel, stride, padding, ceil_mode, count_include_pad
+        ("k2s2", (2, 2, 8, 9), (2, 2), (2, 2), (0, 0), False, True),
+        ("k3s2p1_incl", (1, 2, 11, 13), (3, 3), (2, 2), (1, 1), False, True),
+        ("k3s2p1_excl", (1, 2, 11, 13), (3, 3), (2, 2), (1, 1), False, False),
+        ("k3s2ceil", (2, 2, 10, 7), (3, 3), (2, 2), (0, 0), True, True),
+        ("k3s2p1ceil_excl", (1, 3, 9, 10), (3, 3), (2, 2), (1, 1), True, False),
+        ("k3s2p1ceil_incl", (1, 3, 9, 10), (3, 3), (2, 2), (1, 1), True, True),
+        ("rect", (1, 2, 7, 10), (3, 2), (2, 1), (1, 1), False, True),
+        ("one", (2, 3, 1, 1), (1, 1), (1, 1), (0, 0), False, True),
+    ]
+    for dt in (F32, F64):
+        d = DT_NAME[dt]
+        for i, (tag, sx, k, s, p, ceil, cip) in enumerate(avgp):
+            x = fx.add(f"{d}/avgpool/{tag}/x", rnd(sx, 900 + i).to(dt))
+
+            def ap(xx, k=k, s=s, p=p, ceil=ceil, cip=cip):
+                return fn.avg_pool2d(xx, k, s, p, ceil_mode=ceil, count_include_pad=cip)
+
+            y, _ = grads_of(ap, [fx.tensors[x]])
+            dy = fx.add(f"{d}/avgpool/{tag}/dy", rnd(y.shape, 1000 + i).to(dt))
+            y, (gx,) = grads_of(ap, [fx.tensors[x]], fx.tensors[dy])
+            fx.case("avg_pool2d", dt, {"kernel": list(k), "stride": list(s), "padding": list(p), "ceil_mode": ceil,
+                                       "count_include_pad": cip},
+                    {"x": x, "dy": dy}, {"y": fx.out(y), "dx": fx.out(gx)})
+
+    adap = [  # tag, x shape, output size
+        ("psp1", (1, 2, 13, 17), (1, 1)), ("psp2", (1, 2, 13, 17), (2, 2)), ("psp3", (1, 2, 13, 17), (3, 3)),
+        ("psp6", (1, 2, 13, 17), (6, 6)), ("same", (1, 2, 6, 6), (6, 6)), ("uneven", (1, 2, 5, 7), (3, 4)),
+        ("up", (1, 1, 3, 3), (5, 4)),
+    ]
+    for dt in (F32, F64):
+        d = DT_NAME[dt]
+        for i, (tag, sx, o) in enumerate(adap):
+            x = fx.add(f"{d}/adaptive/{tag}/x", rnd(sx, 1100 + i).to(dt))
+            y, _ = grads_of(lambda t, o=o: fn.adaptive_avg_pool2d(t, o), [fx.tensors[x]])
+            dy = fx.add(f"{d}/adaptive/{tag}/dy", rnd(y.shape, 1200 + i).to(dt))
+            y, (gx,) = grads_of(lambda t, o=o: fn.adaptive_avg_pool2d(t, o), [fx.tensors[x]], fx.tensors[dy])
+            fx.case("adaptive_avg_pool2d", dt, {"out_size": list(o)}, {"x": x, "dy": dy},
+                    {"y": fx.out(y), "dx": fx.out(gx)})
+
+    interp = [  # tag, x shape, mode, align_corners (None for nearest), size or None, scale or None
+        ("bil_x2", (1, 2, 5, 7), "bilinear", False, (10, 14), None),
+        ("bil_x2_ac", (1, 2, 5, 7), "bilinear", True, (10, 14), None),
+        ("bil_down", (1, 2, 11, 13), "bilinear", False, (5, 6), None),
+        ("bil_down_ac", (1, 2, 11, 13), "bilinear", True, (5, 6), None),
+        ("bil_out1", (1, 2, 6, 5), "bilinear", False, (1, 1), None),
+        ("bil_out1_ac", (1, 2, 6, 5), "bilinear", True, (1, 1), None),
+        ("bil_in1", (1, 2, 1, 1), "bilinear", False, (3, 4), None),
+        ("bil_s1.5", (1, 2, 7, 9), "bilinear", False, None, (1.5, 1.5)),
+        ("bil_s0.7", (1, 1, 11, 10), "bilinear", False, None, (0.7, 0.7)),
+        ("bil_s2.3", (1, 2, 4, 5), "bilinear", False, None, (2.3, 2.3)),
+        ("bil_s8", (1, 1, 3, 4), "bilinear", False, None, (8.0, 8.0)),
+        ("bil_s3_ac", (1, 2, 4, 5), "bilinear", True, None, (3.0, 3.0)),
+        ("bil_s1.01", (1, 1, 10, 9), "bilinear", False, None, (1.01, 1.05)),
+        ("near_x2", (1, 2, 5, 7), "nearest", None, (10, 14), None),
+        ("near_x3", (1, 2, 5, 7), "nearest", None, (15, 21), None),
+        ("near_down", (1, 2, 11, 13), "nearest", None, (5, 6), None),
+        ("near_s1.7", (1, 2, 7, 9), "nearest", None, None, (1.7, 1.7)),
+        ("near_s0.6", (1, 1, 11, 10), "nearest", None, None, (0.6, 0.6)),
+        ("nex_x3", (1, 2, 5, 7), "nearest-exact", None, (15, 21), None),
+        ("nex_down", (1, 2, 11, 13), "nearest-exact", None, (5, 6), None),
+        ("nex_s1.7", (1, 2, 7, 9), "nearest-exact", None, None, (1.7, 1.7)),
+    ]
+    for dt in (F32, F64):
+        d = DT_NAME[dt]
+        for i, (tag, sx, mode, ac, size, scale) in enumerate(interp):
+            x = fx.add(f"{d}/interp/{tag}/x", rnd(sx, 1300 + i).to(dt))
+
+            def it(t, mode=mode, ac=ac, size=size, scale=scale):
+                return fn.interpolate(t, size=size, scale_factor=scale, mode=mode, align_corners=ac)
+
+            y, _ = grads_of(it, [fx.tensors[x]])
+            dy = fx.add(f"{d}/interp/{tag}/dy", rnd(y.shape, 1400 + i).to(dt))
+            y, (gx,) = grads_of(it, [fx.tensors[x]], fx.tensors[dy])
+            params = {"mode": mode, "align_corners": bool(ac)}
+            if size is not None:
+                params["size"] = list(size)
+            else:
+                params["scale"] = list(scale)
+            fx.case("interpolate", dt, params, {"x": x, "dy": dy}, {"y": fx.out(y), "dx": fx.out(gx)})
+
+
 def main():
     torch.manual_seed(0)
     fx = Fixture("grads", prefix="autograd", generator=GEN)
@@ -231,6 +397,14 @@ def main():
     make_conv_transpose(conv)
     size = conv.write()
     assert size < 400_000, size
+    norm = Fixture("norm", prefix="autograd", generator=GEN)
+    make_norm(norm)
+    size = norm.write()
+    assert size < 100_000, size
+    pool = Fixture("pool", prefix="autograd", generator=GEN)
+    make_pool_resize(pool)
+    size = pool.write()
+    assert size < 500_000, size
 
 
 if __name__ == "__main__":
