@@ -5,7 +5,12 @@
 // gradient run in the 16-bit dtype; the weight gradient, which sums over every image and pixel,
 // accumulates in f32 (computed from widened copies) until the implicit-GEMM kernel that
 // accumulates in registers lands.
+//
+// Depthwise layers (groups == C, K a multiple of C) go to the direct kernels of
+// depthwise_conv2d.h on both devices; their weight gradient accumulates in f32 itself.
 #include "kernels/conv/conv2d.h"
+
+#include "kernels/conv/depthwise_conv2d.h"
 
 #include "kernels/common/dispatch.h"
 
@@ -72,15 +77,22 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& bias_in, con
     if (x.is_cuda()) {
         SEGCORE_CUDA_CALL(visit_cuda_float_dtype(x.dtype(), kOp, [&](auto tag) {
             using T = typename decltype(tag)::type;
-            kernels::conv2d_forward_cuda<T>(p, x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr,
-                                            y.data<T>(), current_stream());
+            const T* bp = b.defined() ? b.data<T>() : nullptr;
+            if (kernels::is_depthwise(p))
+                kernels::depthwise_conv2d_forward_cuda<T>(p, x.data<T>(), w.data<T>(), bp, y.data<T>(), current_stream());
+            else
+                kernels::conv2d_forward_cuda<T>(p, x.data<T>(), w.data<T>(), bp, y.data<T>(), current_stream());
         }));
     } else {
         visit_float_dtype(x.dtype(), kOp, [&](auto tag) {
             using T = typename decltype(tag)::type;
-            if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>)
-                kernels::conv2d_forward_cpu<T>(p, x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr,
-                                               y.data<T>());
+            if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+                const T* bp = b.defined() ? b.data<T>() : nullptr;
+                if (kernels::is_depthwise(p))
+                    kernels::depthwise_conv2d_forward_cpu<T>(p, x.data<T>(), w.data<T>(), bp, y.data<T>());
+                else
+                    kernels::conv2d_forward_cpu<T>(p, x.data<T>(), w.data<T>(), bp, y.data<T>());
+            }
         });
     }
     return y;
@@ -100,13 +112,21 @@ Tensor conv2d_backward_input(const Tensor& dy_in, const Tensor& w_in, const Shap
     if (dy.is_cuda()) {
         SEGCORE_CUDA_CALL(visit_cuda_float_dtype(dy.dtype(), op, [&](auto tag) {
             using T = typename decltype(tag)::type;
-            kernels::conv2d_backward_input_cuda<T>(p, dy.data<T>(), w.data<T>(), dx.data<T>(), current_stream());
+            if (kernels::is_depthwise(p))
+                kernels::depthwise_conv2d_backward_input_cuda<T>(p, dy.data<T>(), w.data<T>(), dx.data<T>(),
+                                                                 current_stream());
+            else
+                kernels::conv2d_backward_input_cuda<T>(p, dy.data<T>(), w.data<T>(), dx.data<T>(), current_stream());
         }));
     } else {
         visit_float_dtype(dy.dtype(), op, [&](auto tag) {
             using T = typename decltype(tag)::type;
-            if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>)
-                kernels::conv2d_backward_input_cpu<T>(p, dy.data<T>(), w.data<T>(), dx.data<T>());
+            if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+                if (kernels::is_depthwise(p))
+                    kernels::depthwise_conv2d_backward_input_cpu<T>(p, dy.data<T>(), w.data<T>(), dx.data<T>());
+                else
+                    kernels::conv2d_backward_input_cpu<T>(p, dy.data<T>(), w.data<T>(), dx.data<T>());
+            }
         });
     }
     return dx;
@@ -119,7 +139,8 @@ std::pair<Tensor, Tensor> conv2d_backward_weight(const Tensor& x_in, const Tenso
     const kernels::Conv2dParams p = conv2d_params(x_in.shape(), w_shape, opt);
     SEGCORE_CHECK(dy_in.shape() == Shape({p.n, p.k, p.p, p.q}), op, ": dy must be ",
                   shape_str({p.n, p.k, p.p, p.q}), ", got ", shape_str(dy_in.shape()));
-    if (is_half(x_in.dtype())) {  // f32 accumulation over the whole batch (see the top of this file)
+    const bool depthwise_cuda = x_in.is_cuda() && kernels::is_depthwise(p);
+    if (is_half(x_in.dtype()) && !depthwise_cuda) {  // f32 accumulation over the batch (top of this file)
         auto [dw, db] = conv2d_backward_weight(x_in.to(DType::F32), dy_in.to(DType::F32), w_shape, with_bias, opt);
         return {dw.to(x_in.dtype()), db.defined() ? db.to(x_in.dtype()) : db};
     }
@@ -129,15 +150,24 @@ std::pair<Tensor, Tensor> conv2d_backward_weight(const Tensor& x_in, const Tenso
     if (x.is_cuda()) {
         SEGCORE_CUDA_CALL(visit_cuda_float_dtype(x.dtype(), op, [&](auto tag) {
             using T = typename decltype(tag)::type;
-            kernels::conv2d_backward_weight_cuda<T>(p, x.data<T>(), dy.data<T>(), dw.data<T>(),
-                                                    with_bias ? db.data<T>() : nullptr, current_stream());
+            T* dbp = with_bias ? db.data<T>() : nullptr;
+            if (depthwise_cuda)
+                kernels::depthwise_conv2d_backward_weight_cuda<T>(p, x.data<T>(), dy.data<T>(), dw.data<T>(), dbp,
+                                                                  current_stream());
+            else
+                kernels::conv2d_backward_weight_cuda<T>(p, x.data<T>(), dy.data<T>(), dw.data<T>(), dbp,
+                                                        current_stream());
         }));
     } else {
         visit_float_dtype(x.dtype(), op, [&](auto tag) {
             using T = typename decltype(tag)::type;
-            if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>)
-                kernels::conv2d_backward_weight_cpu<T>(p, x.data<T>(), dy.data<T>(), dw.data<T>(),
-                                                       with_bias ? db.data<T>() : nullptr);
+            if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+                T* dbp = with_bias ? db.data<T>() : nullptr;
+                if (kernels::is_depthwise(p))
+                    kernels::depthwise_conv2d_backward_weight_cpu<T>(p, x.data<T>(), dy.data<T>(), dw.data<T>(), dbp);
+                else
+                    kernels::conv2d_backward_weight_cpu<T>(p, x.data<T>(), dy.data<T>(), dw.data<T>(), dbp);
+            }
         });
     }
     return {dw, db};

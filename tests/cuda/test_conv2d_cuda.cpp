@@ -59,6 +59,11 @@ TEST_CASE("conv2d cuda matches the CPU", "[cuda][conv2d]") {
         {{2, 64, 90, 120}, {64, 64, 3, 3}, Conv2dOptions::make(1, 1)},
         {{2, 256, 45, 60}, {64, 256, 1, 1}, Conv2dOptions::make()},
         {{1, 128, 33, 41}, {32, 128, 3, 3}, Conv2dOptions::make(1, 12, 12)},
+        // depthwise (dedicated kernels): MobileNetV2 expansions, stride 2, multiplier 2, 5x5 atrous
+        {{4, 144, 45, 60}, {144, 1, 3, 3}, Conv2dOptions::make(1, 1, 1, 144)},
+        {{2, 96, 37, 51}, {96, 1, 3, 3}, Conv2dOptions::make(2, 1, 1, 96)},
+        {{1, 4, 9, 8}, {8, 1, 3, 3}, Conv2dOptions::make(1, 1, 1, 4)},
+        {{2, 3, 10, 9}, {3, 1, 5, 5}, Conv2dOptions::make(2, 4, 2, 3)},
     };
     uint32_t seed = 10;
     for (const Case& c : cases) check(c, dt, seed += 4);
