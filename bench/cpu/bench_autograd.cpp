@@ -76,8 +76,8 @@ void BM_chain_binary_forward_backward(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_chain_tensor_ops)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_chain_forward_no_grad)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_chain_forward_recorded)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_chain_forward_backward)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_chain_binary_forward_backward)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_chain_tensor_ops)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_chain_forward_no_grad)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_chain_forward_recorded)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_chain_forward_backward)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_chain_binary_forward_backward)->Unit(benchmark::kMicrosecond)->UseRealTime();
