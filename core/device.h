@@ -24,6 +24,8 @@ struct Device {
 
 // Whether this build has the CUDA backend compiled in (SEGCORE_CUDA at configure time).
 bool cuda_compiled();
+// Whether this build has cuDNN (found at configure time; optional).
+bool cudnn_compiled();
 // Number of visible CUDA devices; 0 in a CPU-only build or when no driver/device is present.
 int cuda_device_count();
 // Throws "this build has no CUDA backend" (CPU build) or "no CUDA device is visible".

@@ -1,5 +1,7 @@
 // CPU-only build: the CUDA entry points of core exist and say that this build has no CUDA backend.
 #if !SEGCORE_WITH_CUDA
+#include <cstdlib>
+
 #include "core/allocator.h"
 #include "core/device.h"
 #include "core/error.h"
@@ -10,6 +12,7 @@ namespace segcore {
 #define SEGCORE_NO_CUDA(what) SEGCORE_THROW(what, ": this build has no CUDA backend (configure with -DSEGCORE_CUDA=ON)")
 
 bool cuda_compiled() { return false; }
+bool cudnn_compiled() { return false; }
 int cuda_device_count() { return 0; }
 CudaDeviceInfo cuda_device_info(int) { SEGCORE_NO_CUDA("cuda_device_info"); }
 
@@ -29,6 +32,15 @@ bool Event::query() const { SEGCORE_NO_CUDA("Event::query"); }
 float Event::elapsed_ms(const Event&) const { SEGCORE_NO_CUDA("Event::elapsed_ms"); }
 bool sync_after_launch() { return false; }
 void set_sync_after_launch(bool) {}
+
+// No CUDA: "pinned" memory is ordinary aligned host memory (there is nothing to copy it to).
+void* pinned_allocate(size_t nbytes) {
+    const size_t rounded = (nbytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
+    void* p = std::aligned_alloc(kCpuAlignment, rounded ? rounded : kCpuAlignment);
+    SEGCORE_CHECK(p, "pinned_allocate: out of host memory allocating ", bytes_str(int64_t(nbytes)));
+    return p;
+}
+void pinned_deallocate(void* p) noexcept { std::free(p); }
 
 void* cuda_allocate(size_t, int) { SEGCORE_NO_CUDA("cuda_allocate"); }
 void cuda_deallocate(void*) noexcept {}

@@ -15,6 +15,11 @@
 namespace segcore {
 
 bool cuda_compiled() { return true; }
+#if SEGCORE_WITH_CUDNN
+bool cudnn_compiled() { return true; }
+#else
+bool cudnn_compiled() { return false; }
+#endif
 
 int cuda_device_count() {
     static const int count = [] {
@@ -270,6 +275,36 @@ void cuda_record_stream(void* p, Stream s) {
 AllocatorStats cuda_allocator_stats(int device) { return device_allocator(device).caching.stats(); }
 void cuda_empty_cache(int device) { device_allocator(device).caching.empty_cache(); }
 void cuda_reset_peak_stats(int device) { device_allocator(device).caching.reset_peak(); }
+
+// ---- pinned host memory ----
+// cudaHostAlloc needs a device; on a machine without one (a CUDA build on a CPU box) fall back to
+// aligned host memory. The choice is fixed per process (cuda_device_count is cached), so
+// pinned_deallocate always frees with the matching call.
+void* pinned_allocate(size_t nbytes) {
+    if (cuda_device_count() == 0) {
+        const size_t rounded = (nbytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
+        void* p = std::aligned_alloc(kCpuAlignment, rounded ? rounded : kCpuAlignment);
+        SEGCORE_CHECK(p, "pinned_allocate: out of host memory allocating ", bytes_str(int64_t(nbytes)));
+        return p;
+    }
+    void* p = nullptr;
+    const cudaError_t e = cudaHostAlloc(&p, nbytes ? nbytes : 1, cudaHostAllocDefault);
+    if (e == cudaErrorMemoryAllocation) {
+        cudaGetLastError();
+        SEGCORE_THROW("pinned_allocate: cudaHostAlloc could not pin ", bytes_str(int64_t(nbytes)),
+                      " of host memory (page-locked memory is limited; lower the prefetch depth)");
+    }
+    SEGCORE_CUDA_CHECK(e);
+    return p;
+}
+void pinned_deallocate(void* p) noexcept {
+    if (!p) return;
+    if (cuda_device_count() == 0) {
+        std::free(p);
+        return;
+    }
+    SEGCORE_CUDA_CHECK_NOTHROW(cudaFreeHost(p));
+}
 
 // ---- cuBLAS handles: one per thread and device (handles are not thread-safe) ----
 cublasHandle_t cublas_handle() {

@@ -8,8 +8,12 @@
 //
 // Depthwise layers (groups == C, K a multiple of C) go to the direct kernels of
 // depthwise_conv2d.h on both devices; their weight gradient accumulates in f32 itself.
+//
+// On CUDA every pass first resolves its backend (native, cuDNN, or autotuned per shape:
+// conv_backend.h); the 16-bit weight-gradient widening above applies to both backends.
 #include "kernels/conv/conv2d.h"
 
+#include "kernels/conv/conv_backend.h"
 #include "kernels/conv/depthwise_conv2d.h"
 
 #include "kernels/common/dispatch.h"
@@ -78,10 +82,16 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& bias_in, con
         SEGCORE_CUDA_CALL(visit_cuda_float_dtype(x.dtype(), kOp, [&](auto tag) {
             using T = typename decltype(tag)::type;
             const T* bp = b.defined() ? b.data<T>() : nullptr;
-            if (kernels::is_depthwise(p))
-                kernels::depthwise_conv2d_forward_cuda<T>(p, x.data<T>(), w.data<T>(), bp, y.data<T>(), current_stream());
-            else
-                kernels::conv2d_forward_cuda<T>(p, x.data<T>(), w.data<T>(), bp, y.data<T>(), current_stream());
+            const auto run = [&](kernels::ConvBackend be) {
+                if (be == kernels::ConvBackend::Cudnn)
+                    kernels::conv2d_forward_cudnn<T>(p, x.data<T>(), w.data<T>(), bp, y.data<T>(), current_stream());
+                else if (kernels::is_depthwise(p))
+                    kernels::depthwise_conv2d_forward_cuda<T>(p, x.data<T>(), w.data<T>(), bp, y.data<T>(),
+                                                              current_stream());
+                else
+                    kernels::conv2d_forward_cuda<T>(p, x.data<T>(), w.data<T>(), bp, y.data<T>(), current_stream());
+            };
+            run(kernels::resolve_conv_backend(kernels::ConvPass::Forward, p, x.dtype(), opt.backend, run));
         }));
     } else {
         visit_float_dtype(x.dtype(), kOp, [&](auto tag) {
@@ -112,11 +122,16 @@ Tensor conv2d_backward_input(const Tensor& dy_in, const Tensor& w_in, const Shap
     if (dy.is_cuda()) {
         SEGCORE_CUDA_CALL(visit_cuda_float_dtype(dy.dtype(), op, [&](auto tag) {
             using T = typename decltype(tag)::type;
-            if (kernels::is_depthwise(p))
-                kernels::depthwise_conv2d_backward_input_cuda<T>(p, dy.data<T>(), w.data<T>(), dx.data<T>(),
-                                                                 current_stream());
-            else
-                kernels::conv2d_backward_input_cuda<T>(p, dy.data<T>(), w.data<T>(), dx.data<T>(), current_stream());
+            const auto run = [&](kernels::ConvBackend be) {
+                if (be == kernels::ConvBackend::Cudnn)
+                    kernels::conv2d_backward_input_cudnn<T>(p, dy.data<T>(), w.data<T>(), dx.data<T>(), current_stream());
+                else if (kernels::is_depthwise(p))
+                    kernels::depthwise_conv2d_backward_input_cuda<T>(p, dy.data<T>(), w.data<T>(), dx.data<T>(),
+                                                                     current_stream());
+                else
+                    kernels::conv2d_backward_input_cuda<T>(p, dy.data<T>(), w.data<T>(), dx.data<T>(), current_stream());
+            };
+            run(kernels::resolve_conv_backend(kernels::ConvPass::BackwardInput, p, dy.dtype(), opt.backend, run));
         }));
     } else {
         visit_float_dtype(dy.dtype(), op, [&](auto tag) {
@@ -151,12 +166,18 @@ std::pair<Tensor, Tensor> conv2d_backward_weight(const Tensor& x_in, const Tenso
         SEGCORE_CUDA_CALL(visit_cuda_float_dtype(x.dtype(), op, [&](auto tag) {
             using T = typename decltype(tag)::type;
             T* dbp = with_bias ? db.data<T>() : nullptr;
-            if (depthwise_cuda)
-                kernels::depthwise_conv2d_backward_weight_cuda<T>(p, x.data<T>(), dy.data<T>(), dw.data<T>(), dbp,
-                                                                  current_stream());
-            else
-                kernels::conv2d_backward_weight_cuda<T>(p, x.data<T>(), dy.data<T>(), dw.data<T>(), dbp,
-                                                        current_stream());
+            const auto run = [&](kernels::ConvBackend be) {
+                if (be == kernels::ConvBackend::Cudnn)
+                    kernels::conv2d_backward_weight_cudnn<T>(p, x.data<T>(), dy.data<T>(), dw.data<T>(), dbp,
+                                                             current_stream());
+                else if (depthwise_cuda)
+                    kernels::depthwise_conv2d_backward_weight_cuda<T>(p, x.data<T>(), dy.data<T>(), dw.data<T>(), dbp,
+                                                                      current_stream());
+                else
+                    kernels::conv2d_backward_weight_cuda<T>(p, x.data<T>(), dy.data<T>(), dw.data<T>(), dbp,
+                                                            current_stream());
+            };
+            run(kernels::resolve_conv_backend(kernels::ConvPass::BackwardWeight, p, x.dtype(), opt.backend, run));
         }));
     } else {
         visit_float_dtype(x.dtype(), op, [&](auto tag) {

@@ -29,6 +29,9 @@
 
 namespace segcore::kernels {
 
+// Which implementation runs CUDA convolutions (kernels/conv/conv_backend.h).
+enum class ConvBackend : uint8_t { Default, Native, Cudnn, Auto };
+
 struct Conv2dParams {
     int64_t n = 0, c = 0, h = 0, w = 0;  // input
     int64_t k = 0, r = 0, s = 0;         // output channels, kernel height, width
@@ -69,9 +72,11 @@ struct Conv2dOptions {
     int64_t pad_h = 0, pad_w = 0;
     int64_t dil_h = 1, dil_w = 1;
     int64_t groups = 1;
+    // CUDA only: Default follows the global setting (kernels/conv/conv_backend.h).
+    kernels::ConvBackend backend = kernels::ConvBackend::Default;
     // Square shorthands: Conv2dOptions::make(stride, padding, dilation, groups).
     static Conv2dOptions make(int64_t stride = 1, int64_t padding = 0, int64_t dilation = 1, int64_t groups = 1) {
-        return {stride, stride, padding, padding, dilation, dilation, groups};
+        return {stride, stride, padding, padding, dilation, dilation, groups, kernels::ConvBackend::Default};
     }
 };
 

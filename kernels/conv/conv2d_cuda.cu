@@ -9,6 +9,7 @@
 #include "core/cuda/cuda_types.cuh"
 #include "core/cuda/launch.cuh"
 #include "kernels/conv/conv2d.h"
+#include "kernels/conv/conv_backend.h"
 #include "kernels/linalg/gemm.h"
 
 namespace segcore::kernels {
@@ -231,7 +232,28 @@ void conv2d_backward_weight_cuda(const Conv2dParams& p, const T* x, const T* dy,
     if (col.defined()) col.record_stream(st);
 }
 
+template <typename T>
+void conv_epilogue_cuda(const Conv2dParams& p, const T* bias, T* y, Stream st) {
+    using D = cuda::device_t<T>;
+    const int64_t total = p.n * p.k * p.p * p.q;
+    if ((!bias && p.act == Act::None) || total == 0) return;
+    bias_act_kernel<D><<<cuda::grid_for(total), cuda::kBlock, 0, to_cuda(st.handle)>>>(
+        total, p.p * p.q, p.k, bias ? cuda::dev_ptr(bias) : nullptr, p.act, cuda::dev_ptr(y));
+    SEGCORE_CUDA_LAUNCH_CHECK();
+}
+
+template <typename T>
+void conv_bias_grad_cuda(const Conv2dParams& p, const T* dy, T* db, Stream st) {
+    using D = cuda::device_t<T>;
+    if (p.k == 0) return;
+    bias_grad_kernel<D><<<unsigned(p.k), cuda::kBlock, 0, to_cuda(st.handle)>>>(p.n, p.k, p.p * p.q, cuda::dev_ptr(dy),
+                                                                               cuda::dev_ptr(db));
+    SEGCORE_CUDA_LAUNCH_CHECK();
+}
+
 #define SEGCORE_INSTANTIATE(T)                                                                                \
+    template void conv_epilogue_cuda<T>(const Conv2dParams&, const T*, T*, Stream);                           \
+    template void conv_bias_grad_cuda<T>(const Conv2dParams&, const T*, T*, Stream);                          \
     template void conv2d_forward_cuda<T>(const Conv2dParams&, const T*, const T*, const T*, T*, Stream);      \
     template void conv2d_backward_input_cuda<T>(const Conv2dParams&, const T*, const T*, T*, Stream);         \
     template void conv2d_backward_weight_cuda<T>(const Conv2dParams&, const T*, const T*, T*, T*, Stream);

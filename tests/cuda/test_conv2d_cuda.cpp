@@ -3,6 +3,7 @@
 // and bf16, outputs poisoned first.
 #include <catch2/catch.hpp>
 
+#include "kernels/conv/conv_backend.h"
 #include "kernels/ops.h"
 #include "tests/test_util.h"
 
@@ -86,4 +87,43 @@ TEST_CASE("conv_transpose2d cuda matches the CPU", "[cuda][conv_transpose2d]") {
     tol.atol *= 4;
     REQUIRE_CLOSE(dw, dwr, tol);
     REQUIRE_CLOSE(db, dbr, tol);
+}
+
+TEST_CASE("cuDNN backend matches the native kernels; autotune picks and records one", "[cuda][conv2d][cudnn]") {
+    if (!cudnn_compiled()) {
+        WARN("this build has no cuDNN: skipped");
+        return;
+    }
+    using kernels::ConvBackend;
+    const DType dt = GENERATE(DType::F32, DType::F16, DType::BF16);
+    const std::vector<Case> cases = {
+        {{2, 32, 45, 60}, {64, 32, 3, 3}, Conv2dOptions::make(1, 1)},
+        {{2, 64, 33, 41}, {32, 64, 3, 3}, Conv2dOptions::make(1, 6, 6)},
+        {{2, 96, 37, 51}, {96, 1, 3, 3}, Conv2dOptions::make(2, 1, 1, 96)},
+        {{2, 256, 45, 60}, {64, 256, 1, 1}, Conv2dOptions::make()},
+    };
+    for (const Case& c : cases) {
+        INFO("x " << shape_str(c.x) << " w " << shape_str(c.w) << " " << dtype_name(dt));
+        const Tensor x = test::random_tensor(c.x, dt, -1, 1, 70).cuda(), w = test::random_tensor(c.w, dt, -1, 1, 71).cuda();
+        const Tensor b = test::random_tensor({c.w[0]}, dt, -1, 1, 72).cuda();
+        Conv2dOptions native = c.opt, cudnn = c.opt, tuned = c.opt;
+        native.backend = ConvBackend::Native;
+        cudnn.backend = ConvBackend::Cudnn;
+        tuned.backend = ConvBackend::Auto;
+        const Tensor y = ops::conv2d(x, w, b, native);
+        const Tensor dy = test::random_tensor(y.shape(), dt, -1, 1, 73).cuda();
+        test::Tolerance tol = test::tolerance_for(dt);
+        tol.atol = dt == DType::F32 ? 1e-4 : tol.atol * 8;
+        REQUIRE_CLOSE(ops::conv2d(x, w, b, cudnn), y, tol);
+        REQUIRE_CLOSE(ops::conv2d(x, w, b, tuned), y, tol);
+        REQUIRE_CLOSE(ops::conv2d_backward_input(dy, w, c.x, cudnn), ops::conv2d_backward_input(dy, w, c.x, native), tol);
+        auto [dw_c, db_c] = ops::conv2d_backward_weight(x, dy, c.w, true, cudnn);
+        auto [dw_n, db_n] = ops::conv2d_backward_weight(x, dy, c.w, true, native);
+        tol.atol *= 4;
+        REQUIRE_CLOSE(dw_c, dw_n, tol);
+        REQUIRE_CLOSE(db_c, db_n, tol);
+    }
+    bool recorded = false;
+    for (const auto& r : kernels::conv_tune_records()) recorded = recorded || r.key.rfind("forward", 0) == 0;
+    REQUIRE(recorded);
 }

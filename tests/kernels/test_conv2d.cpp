@@ -3,6 +3,7 @@
 // odd sizes, non-contiguous inputs, 16-bit dtypes; and the errors for bad shapes.
 #include <catch2/catch.hpp>
 
+#include "kernels/conv/conv_backend.h"
 #include "kernels/ops.h"
 #include "tests/test_util.h"
 
@@ -169,4 +170,26 @@ TEST_CASE("conv2d with an empty batch", "[kernels][conv2d]") {
     auto [dw, db] = ops::conv2d_backward_weight(x, zeros({0, 2, 3, 3}), w.shape(), true);
     REQUIRE(ops::max(ops::abs(dw)).item_double() == 0.0);
     REQUIRE(ops::max(ops::abs(db)).item_double() == 0.0);
+}
+
+TEST_CASE("conv backend selection: names, the global setting, CPU tensors unaffected", "[kernels][conv2d]") {
+    using kernels::ConvBackend;
+    REQUIRE(kernels::parse_conv_backend("cudnn") == ConvBackend::Cudnn);
+    REQUIRE(kernels::parse_conv_backend("auto") == ConvBackend::Auto);
+    REQUIRE_THROWS_WITH(kernels::parse_conv_backend("winograd"), Catch::Contains("native, cudnn or auto"));
+    REQUIRE_THROWS_WITH(kernels::set_conv_backend(ConvBackend::Default), Catch::Contains("choose native"));
+    REQUIRE(kernels::conv_backend() == ConvBackend::Native);
+    if (cudnn_compiled()) {
+        kernels::set_conv_backend(ConvBackend::Cudnn);
+        REQUIRE(kernels::conv_backend() == ConvBackend::Cudnn);
+    } else {
+        REQUIRE_THROWS_WITH(kernels::set_conv_backend(ConvBackend::Cudnn), Catch::Contains("no cuDNN"));
+    }
+    // The backend only steers CUDA tensors: a CPU conv with a cuDNN override still runs (on the CPU).
+    auto opt = Conv2dOptions::make(1, 1);
+    opt.backend = ConvBackend::Cudnn;
+    const Tensor x = test::random_tensor({1, 2, 5, 5}, DType::F32, -1, 1, 3), w = test::random_tensor({3, 2, 3, 3}, DType::F32, -1, 1, 4);
+    REQUIRE_CLOSE(ops::conv2d(x, w, Tensor(), opt), ops::conv2d(x, w, Tensor(), Conv2dOptions::make(1, 1)),
+                  (test::Tolerance{0, 0}));
+    kernels::set_conv_backend(ConvBackend::Native);
 }
