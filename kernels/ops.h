@@ -3,6 +3,7 @@
 #include "kernels/conv/conv2d.h"
 #include "kernels/conv/conv_transpose2d.h"
 #include "kernels/elementwise/binary.h"
+#include "kernels/elementwise/int_add.h"
 #include "kernels/elementwise/unary.h"
 #include "kernels/elementwise/unary_backward.h"
 #include "kernels/elementwise/where.h"

@@ -4,5 +4,7 @@
 #include "nn/init.h"
 #include "nn/layers/activation.h"
 #include "nn/layers/container.h"
+#include "nn/layers/conv.h"
 #include "nn/layers/linear.h"
+#include "nn/layers/norm.h"
 #include "nn/module.h"
