@@ -62,6 +62,10 @@ template <typename T>
 void conv2d_backward_input_cuda(const Conv2dParams& p, const T* dy, const T* w, T* dx, Stream s);
 template <typename T>
 void conv2d_backward_weight_cuda(const Conv2dParams& p, const T* x, const T* dy, T* dw, T* db, Stream s);
+// Tensor-core implicit GEMM forward (conv2d_implicit_gemm_cuda.cu) for f16/bf16 with groups == 1;
+// returns false without doing anything for other cases. conv2d_forward_cuda tries it first.
+template <typename T>
+bool conv2d_forward_implicit_gemm_cuda(const Conv2dParams& p, const T* x, const T* w, const T* bias, T* y, Stream s);
 
 }  // namespace segcore::kernels
 

@@ -107,6 +107,8 @@ Tensor workspace(int64_t elems) {
 
 template <typename T>
 void conv2d_forward_cuda(const Conv2dParams& p, const T* x, const T* w, const T* bias, T* y, Stream st) {
+    // 16-bit dense convolutions run on tensor cores without an im2col buffer.
+    if (conv2d_forward_implicit_gemm_cuda<T>(p, x, w, bias, y, st)) return;
     using D = cuda::device_t<T>;
     const cudaStream_t stream = to_cuda(st.handle);
     const int64_t kg = p.k_per_group(), cg = p.c_per_group(), pq = p.p * p.q, band = band_rows(p, sizeof(T));
