@@ -65,6 +65,19 @@ if [ -n "${CUBLAS_ROOT:-}" ] ||  # CUBLAS_ROOT=dir: take cuBLAS from that tree (
     fi
     echo "gpu_check: cuBLAS from $lib"
 fi
+# cuDNN (optional: the conv baseline and backend) from the toolkit, else from PyTorch's nvidia-cudnn wheel.
+if ! compgen -G "$CUDA_ROOT/include/cudnn.h" >/dev/null; then
+    wheels=$(python3 -c 'import nvidia; print(list(nvidia.__path__)[0])' 2>/dev/null)
+    cudnn_h=$(find -L "${wheels:-/nonexistent}" -name cudnn.h 2>/dev/null | head -1)
+    cudnn_so=$(find -L "${wheels:-/nonexistent}" -name 'libcudnn.so*' 2>/dev/null | sort | head -1)
+    if [ -n "$cudnn_h" ] && [ -n "$cudnn_so" ]; then
+        args+=("-DSEGCORE_CUDNN_INCLUDE=$(dirname "$cudnn_h")" "-DSEGCORE_CUDNN_LIB=$cudnn_so")
+        LD_LIBRARY_PATH=$(dirname "$cudnn_so"):${LD_LIBRARY_PATH:-}
+        echo "gpu_check: cuDNN from $cudnn_so"
+    else
+        echo "gpu_check: no cuDNN found: the cuDNN baselines will be skipped"
+    fi
+fi
 export LD_LIBRARY_PATH=$DEV/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}  # libbenchmark.so.1debian
 # shellcheck disable=SC2206
 args+=(${EXTRA_CMAKE_ARGS:-})
