@@ -31,6 +31,13 @@ void cpu_deallocate(void* p, size_t nbytes) noexcept;
 AllocatorStats cpu_allocator_stats();
 void cpu_empty_cache();  // return cached CPU blocks to the system
 
+// Page-locked ("pinned") host memory (cudaHostAlloc): host-to-device copies from it are DMA
+// transfers that run asynchronously on a stream and at full PCIe/NVLink speed. Not cached: the
+// data loader keeps its own pool (cudaFreeHost synchronises the device). Without CUDA, or without
+// a visible device, it falls back to ordinary 64-byte aligned host memory.
+void* pinned_allocate(size_t nbytes);
+void pinned_deallocate(void* p) noexcept;
+
 // CUDA caching allocator for the given device (throws in a CPU build).
 void* cuda_allocate(size_t nbytes, int device);
 void cuda_deallocate(void* p) noexcept;

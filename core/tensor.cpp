@@ -386,6 +386,14 @@ Tensor arange(double start, double end, double step, TensorOptions opt) {
 }
 Tensor arange(int64_t end, TensorOptions opt) { return arange(0.0, double(end), 1.0, opt); }
 
+Tensor empty_pinned(const Shape& shape, DType dtype) {
+    for (int64_t s : shape) SEGCORE_CHECK(s >= 0, "empty_pinned: negative size in shape ", shape_str(shape));
+    const size_t nbytes = size_t(shape_numel(shape)) * dtype_size(dtype);
+    void* p = nbytes ? pinned_allocate(nbytes) : nullptr;
+    auto storage = std::make_shared<StorageImpl>(p, nbytes, Device::cpu(), [](void* q) { pinned_deallocate(q); });
+    return Tensor(std::move(storage), 0, shape, contiguous_strides(shape), dtype);
+}
+
 Tensor from_blob(void* data, const Shape& shape, TensorOptions opt) {
     const int64_t n = shape_numel(shape);
     auto storage = std::make_shared<StorageImpl>(data, size_t(n) * dtype_size(opt.dtype), opt.device, nullptr);

@@ -128,6 +128,9 @@ Tensor zeros_like(const Tensor& t);
 // [start, end) in steps; the length is ceil((end - start) / step).
 Tensor arange(double start, double end, double step = 1.0, TensorOptions opt = {});
 Tensor arange(int64_t end, TensorOptions opt = {DType::I64});
+// A CPU tensor in pinned host memory (core/allocator.h): the source of asynchronous host-to-device
+// copies. Ordinary CPU memory in a build or on a machine without CUDA.
+Tensor empty_pinned(const Shape& shape, DType dtype = DType::F32);
 // Wraps (does not copy) caller-owned memory; the caller keeps it alive.
 Tensor from_blob(void* data, const Shape& shape, TensorOptions opt = {});
 // Copies a host vector into a new tensor of the given shape (for tests and small constants).
