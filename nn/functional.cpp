@@ -23,10 +23,13 @@ Variable linear(const Variable& x_in, const Variable& w_in, const Variable& b_in
 Variable dropout(const Variable& x, double p, bool training, Generator* gen) {
     SEGCORE_CHECK(p >= 0.0 && p <= 1.0, "dropout: p must be in [0, 1], got ", p);
     if (!training || p == 0.0) return x;
-    const Variable zero(zeros({}, {x.dtype(), x.device()}));
-    if (p == 1.0) return F::mul(x, zero);  // keeps the graph (a zero gradient) like PyTorch
-    const Tensor keep = ops::lt(rand(x.shape(), {DType::F32, x.device()}, gen), 1.0 - p);
-    return F::where(keep, F::mul(x, 1.0 / (1.0 - p)), zero);
+    return F::dropout(x, p, gen);  // Philox mask kernel (kernels/dropout); p == 1 gives zeros
+}
+
+Variable dropout2d(const Variable& x, double p, bool training, Generator* gen) {
+    SEGCORE_CHECK(p >= 0.0 && p <= 1.0, "dropout2d: p must be in [0, 1], got ", p);
+    if (!training || p == 0.0) return x;
+    return F::dropout2d(x, p, gen);
 }
 
 }  // namespace segcore::nn::functional

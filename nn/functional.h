@@ -16,5 +16,8 @@ Variable linear(const Variable& x, const Variable& weight, const Variable& bias)
 // scaled by 1 / (1 - p); in eval (or p == 0) x is returned unchanged. The mask comes from the
 // Philox generator, so it is the same on CPU and CUDA for the same seed.
 Variable dropout(const Variable& x, double p, bool training, Generator* gen = nullptr);
+// Channel dropout on (N, C, H, W): each (n, c) plane is zeroed with probability p, survivors scaled
+// by 1 / (1 - p); identity in eval or with p == 0 (kernels/dropout/dropout.h).
+Variable dropout2d(const Variable& x, double p, bool training, Generator* gen = nullptr);
 
 }  // namespace segcore::nn::functional

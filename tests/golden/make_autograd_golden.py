@@ -31,6 +31,12 @@ tests/golden/autograd_norm.safetensors (tests/kernels/test_golden_norm.cpp):
   batch_norm   torch.nn.functional.batch_norm in training (batch statistics, running-stat update
                with momentum) and eval mode, optionally followed by relu / relu6: output, updated
                running mean/var, and input/weight/bias gradients; f32 and f64.
+
+tests/golden/autograd_pool.safetensors (tests/kernels/test_golden_pool.cpp), make_pool_resize:
+  max_pool2d (values, indices, ties, NaN, ceil_mode, dilation), max_unpool2d, avg_pool2d
+  (count_include_pad, ceil_mode), adaptive_avg_pool2d (PSP bins) and interpolate (bilinear with and
+  without align_corners, by size and by scale factor; nearest, nearest-exact): forward and input
+  gradient, in f32 and f64.
 """
 import os
 import sys
