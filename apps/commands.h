@@ -6,4 +6,5 @@
 namespace segcore::apps {
 void add_devices_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
+void add_lab_command(CLI::App& app);
 }  // namespace segcore::apps
