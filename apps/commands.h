@@ -7,4 +7,7 @@ namespace segcore::apps {
 void add_devices_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_lab_command(CLI::App& app);
+void add_lint_command(CLI::App& app);
+void add_stats_command(CLI::App& app);
+void add_synth_command(CLI::App& app);
 }  // namespace segcore::apps

@@ -12,6 +12,9 @@ int main(int argc, char** argv) {
     segcore::apps::add_devices_command(app);
     segcore::apps::add_demo_command(app);
     segcore::apps::add_lab_command(app);
+    segcore::apps::add_lint_command(app);
+    segcore::apps::add_stats_command(app);
+    segcore::apps::add_synth_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
