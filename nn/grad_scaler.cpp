@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "autograd/functions.h"
 #include "core/error.h"
 #include "kernels/elementwise/binary.h"
 #include "kernels/optim/grad_ops.h"
@@ -45,6 +46,14 @@ Tensor GradScaler::scale(const Tensor& x) {
     ensure_on(x.device());
     const Tensor s = x.dtype() == DType::F32 ? scale_ : scale_.to(x.dtype());
     return ops::mul(x, s);
+}
+
+autograd::Variable GradScaler::scale(const autograd::Variable& loss) {
+    if (!options_.enabled) return loss;
+    SEGCORE_CHECK(loss.defined(), "GradScaler::scale: the loss is undefined");
+    ensure_on(loss.device());
+    const Tensor s = loss.dtype() == DType::F32 ? scale_ : scale_.to(loss.dtype());
+    return autograd::mul(loss, autograd::Variable(s));  // S is 0-d: broadcasts, and is a constant
 }
 
 GradScaler::PerOptimizer& GradScaler::prepare(Optimizer& opt, const char* who) {

@@ -2,8 +2,8 @@
 // GradScaler: dynamic loss scaling for f16 mixed precision, torch.cuda.amp.GradScaler semantics,
 // with the scale, the growth tracker and found_inf kept on the device so no step waits for it.
 //
-//   Tensor seed = scaler.scale(ones_like(loss));   // or scaler.scale(loss) for the scaled value
-//   loss.backward(seed);                            // grads are scaled by S
+//   scaler.scale(loss).backward();                  // a recorded loss * S: grads are scaled by S
+//   (or: loss.backward(scaler.scale(ones_like(loss.data()))) with a seed tensor)
 //   scaler.unscale_(opt);                           // optional: grads /= S (before clipping)
 //   nn::clip_grad_norm_(params, 1.0);
 //   scaler.step(opt);                               // skipped on the device if a grad is inf/NaN
@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <map>
 
+#include "autograd/variable.h"
 #include "core/tensor.h"
 #include "nn/optim/optimizer.h"
 #include "nn/optim/state_dict.h"
@@ -49,6 +50,8 @@ public:
     bool is_enabled() const { return options_.enabled; }
     // x * S, on x's device (S is created there on first use).
     Tensor scale(const Tensor& x);
+    // loss * S as a recorded op, so `scaler.scale(loss).backward()` scales every gradient by S.
+    autograd::Variable scale(const autograd::Variable& loss);
     // Divides every grad of opt by S in place and records found_inf for opt. Once per step.
     void unscale_(Optimizer& opt);
     // opt's update, skipped on the device when a grad is not finite.

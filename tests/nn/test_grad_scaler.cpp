@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "autograd/functions.h"
 #include "kernels/elementwise/binary.h"
 #include "nn/grad_scaler.h"
 #include "nn/optim/adam.h"
@@ -128,4 +129,23 @@ TEST_CASE("GradScaler: state_dict round trip through safetensors", "[nn][amp]") 
     nn::StateDict wrong = sd;
     wrong.metadata["type"] = "Adam";
     REQUIRE_THROWS_WITH(b.load_state_dict(wrong), Catch::Contains("saved by Adam"));
+}
+
+TEST_CASE("GradScaler: scale(loss).backward() scales every gradient by S, step unscales", "[nn][amp]") {
+    nn::GradScalerOptions o;
+    o.init_scale = 1024.0;
+    nn::GradScaler scaler(o);
+    autograd::Variable w(from_vector<float>({1.0f, -2.0f}, {2}), true);
+    const autograd::Variable loss = autograd::sum(autograd::square(w));  // dloss/dw = 2w
+    const autograd::Variable scaled = scaler.scale(loss);
+    REQUIRE(scaled.item() == Approx(5.0 * 1024.0));
+    scaled.backward();
+    REQUIRE(w.grad().get_double(0) == Approx(2.0 * 1024.0));
+    REQUIRE(w.grad().get_double(1) == Approx(-4.0 * 1024.0));
+    nn::SgdOptions so;
+    so.lr = 0.1;
+    nn::SGD opt({w}, so);
+    scaler.step(opt);  // reads the grads divided by S: w -= 0.1 * 2w
+    REQUIRE(w.data().get_double(0) == Approx(0.8));
+    REQUIRE(w.data().get_double(1) == Approx(-1.6));
 }
