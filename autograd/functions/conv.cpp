@@ -15,18 +15,20 @@ namespace segcore::autograd {
 
 namespace {
 
-struct Conv2dBackward : Node {
-    ops::Conv2dOptions opt;
+// The two convolutions differ only in which ops compute their gradients (Op supplies them).
+template <typename Op>
+struct ConvBackward : Node {
+    typename Op::Options opt;
     Shape x_shape, w_shape;
     Tensor x, w;
-    explicit Conv2dBackward(const ops::Conv2dOptions& o) : opt(o) {}
-    std::string name() const override { return "Conv2dBackward"; }
+    explicit ConvBackward(const typename Op::Options& o) : opt(o) {}
+    std::string name() const override { return Op::kName; }
     tensor_list apply(tensor_list&& grads) override {
         const Tensor& dy = grads[0];
         Tensor dx, dw, db;
-        if (needs_input_grad(0)) dx = ops::conv2d_backward_input(dy, w, x_shape, opt);
+        if (needs_input_grad(0)) dx = Op::backward_input(dy, w, x_shape, opt);
         if (needs_input_grad(1) || needs_input_grad(2))
-            std::tie(dw, db) = ops::conv2d_backward_weight(x, dy, w_shape, needs_input_grad(2), opt);
+            std::tie(dw, db) = Op::backward_weight(x, dy, w_shape, needs_input_grad(2), opt);
         return {dx, needs_input_grad(1) ? dw : Tensor(), db};
     }
     void release_saved() override {
@@ -41,55 +43,44 @@ struct Conv2dBackward : Node {
     }
 };
 
-struct ConvTranspose2dBackward : Node {
-    ops::ConvTranspose2dOptions opt;
-    Shape w_shape;
-    Tensor x, w;
-    explicit ConvTranspose2dBackward(const ops::ConvTranspose2dOptions& o) : opt(o) {}
-    std::string name() const override { return "ConvTranspose2dBackward"; }
-    tensor_list apply(tensor_list&& grads) override {
-        const Tensor& dy = grads[0];
-        Tensor dx, dw, db;
-        if (needs_input_grad(0)) dx = ops::conv_transpose2d_backward_input(dy, w, opt);
-        if (needs_input_grad(1) || needs_input_grad(2))
-            std::tie(dw, db) = ops::conv_transpose2d_backward_weight(x, dy, w_shape, needs_input_grad(2), opt);
-        return {dx, needs_input_grad(1) ? dw : Tensor(), db};
+struct Conv2dOp {
+    using Options = ops::Conv2dOptions;
+    static constexpr const char* kName = "Conv2dBackward";
+    static constexpr const char* kAutocast = "conv2d";
+    static Tensor forward(const Tensor& x, const Tensor& w, const Tensor& b, const Options& o) {
+        return ops::conv2d(x, w, b, o);
     }
-    void release_saved() override {
-        x = Tensor();
-        w = Tensor();
+    static Tensor backward_input(const Tensor& dy, const Tensor& w, const Shape& x_shape, const Options& o) {
+        return ops::conv2d_backward_input(dy, w, x_shape, o);
     }
-    std::vector<std::pair<std::string, Tensor>> saved_tensors() const override {
-        std::vector<std::pair<std::string, Tensor>> s;
-        if (x.defined()) s.emplace_back("input", x);
-        if (w.defined()) s.emplace_back("weight", w);
-        return s;
+    static std::pair<Tensor, Tensor> backward_weight(const Tensor& x, const Tensor& dy, const Shape& w_shape, bool bias,
+                                                     const Options& o) {
+        return ops::conv2d_backward_weight(x, dy, w_shape, bias, o);
     }
 };
 
-}  // namespace
-
-Variable conv_transpose2d(const Variable& x_in, const Variable& w_in, const Variable& b_in,
-                          const ops::ConvTranspose2dOptions& opt) {
-    const auto in = autocast_inputs("conv_transpose2d", {x_in, w_in, b_in});
-    const Variable &x = in[0], &w = in[1], &b = in[2];
-    Tensor y = ops::conv_transpose2d(x.data(), w.data(), b.defined() ? b.data() : Tensor(), opt);
-    std::shared_ptr<ConvTranspose2dBackward> node =
-        b.defined() ? record<ConvTranspose2dBackward>({&x, &w, &b}, opt) : record<ConvTranspose2dBackward>({&x, &w}, opt);
-    if (node) {
-        node->w_shape = w.shape();
-        if (node->needs_input_grad(1) || node->needs_input_grad(2)) node->x = x.data();
-        if (node->needs_input_grad(0)) node->w = w.data();
+struct ConvTranspose2dOp {
+    using Options = ops::ConvTranspose2dOptions;
+    static constexpr const char* kName = "ConvTranspose2dBackward";
+    static constexpr const char* kAutocast = "conv_transpose2d";
+    static Tensor forward(const Tensor& x, const Tensor& w, const Tensor& b, const Options& o) {
+        return ops::conv_transpose2d(x, w, b, o);
     }
-    return make_output(std::move(y), node);
-}
+    static Tensor backward_input(const Tensor& dy, const Tensor& w, const Shape&, const Options& o) {
+        return ops::conv_transpose2d_backward_input(dy, w, o);
+    }
+    static std::pair<Tensor, Tensor> backward_weight(const Tensor& x, const Tensor& dy, const Shape& w_shape, bool bias,
+                                                     const Options& o) {
+        return ops::conv_transpose2d_backward_weight(x, dy, w_shape, bias, o);
+    }
+};
 
-Variable conv2d(const Variable& x_in, const Variable& w_in, const Variable& b_in, const ops::Conv2dOptions& opt) {
-    const auto in = autocast_inputs("conv2d", {x_in, w_in, b_in});
+template <typename Op>
+Variable conv_impl(const Variable& x_in, const Variable& w_in, const Variable& b_in, const typename Op::Options& opt) {
+    const auto in = autocast_inputs(Op::kAutocast, {x_in, w_in, b_in});
     const Variable &x = in[0], &w = in[1], &b = in[2];
-    Tensor y = ops::conv2d(x.data(), w.data(), b.defined() ? b.data() : Tensor(), opt);
-    std::shared_ptr<Conv2dBackward> node =
-        b.defined() ? record<Conv2dBackward>({&x, &w, &b}, opt) : record<Conv2dBackward>({&x, &w}, opt);
+    Tensor y = Op::forward(x.data(), w.data(), b.defined() ? b.data() : Tensor(), opt);
+    auto node = b.defined() ? record<ConvBackward<Op>>({&x, &w, &b}, opt) : record<ConvBackward<Op>>({&x, &w}, opt);
     if (node) {
         node->x_shape = x.shape();
         node->w_shape = w.shape();
@@ -97,6 +88,17 @@ Variable conv2d(const Variable& x_in, const Variable& w_in, const Variable& b_in
         if (node->needs_input_grad(0)) node->w = w.data();
     }
     return make_output(std::move(y), node);
+}
+
+}  // namespace
+
+Variable conv2d(const Variable& x, const Variable& w, const Variable& b, const ops::Conv2dOptions& opt) {
+    return conv_impl<Conv2dOp>(x, w, b, opt);
+}
+
+Variable conv_transpose2d(const Variable& x, const Variable& w, const Variable& b,
+                          const ops::ConvTranspose2dOptions& opt) {
+    return conv_impl<ConvTranspose2dOp>(x, w, b, opt);
 }
 
 }  // namespace segcore::autograd
