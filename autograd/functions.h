@@ -15,6 +15,11 @@
 #include "kernels/pool/max_pool2d.h"
 #include "kernels/resize/interpolate.h"
 #include "kernels/norm/batch_norm.h"
+#include "kernels/loss/cross_entropy.h"
+#include "kernels/loss/kd_loss.h"
+#include "kernels/loss/ohem_cross_entropy.h"
+#include "kernels/loss/dice.h"
+#include "kernels/loss/lovasz.h"
 
 namespace segcore::autograd {
 
@@ -124,6 +129,28 @@ Variable interpolate(const Variable& x, const ops::InterpolateOptions& opt);
 // Philox generator (nullptr: the default one), identical on CPU and CUDA.
 Variable dropout(const Variable& x, double p, Generator* gen = nullptr);
 Variable dropout2d(const Variable& x, double p, Generator* gen = nullptr);
+
+// ---- region losses: functions/loss_region.cpp ----
+// logits (N, C, H, W), labels (N, H, W) i64/i32/u8 (not differentiable); ignore_index pixels
+// contribute nothing. Return a scalar (f32; f64 for f64 logits). Formulas: kernels/loss/dice.h,
+// kernels/loss/lovasz.h. `stats`, when given, receives the (3, C) per-class sums I, P, G.
+Variable dice_loss(const Variable& logits, const Tensor& labels, const ops::DiceLossOptions& opt = {},
+                   Tensor* stats = nullptr);
+Variable generalized_dice_loss(const Variable& logits, const Tensor& labels, ops::DiceLossOptions opt = {});
+Variable tversky_loss(const Variable& logits, const Tensor& labels, double alpha, double beta,
+                      ops::DiceLossOptions opt = {});
+Variable lovasz_softmax(const Variable& logits, const Tensor& labels, const ops::LovaszOptions& opt = {});
+
+// ---- fused per-pixel losses: functions/loss.cpp ----
+// logits (N, C, H, W) f32/f64/f16/bf16 (16-bit read as-is, math in f32), labels (N, H, W)
+// i64/i32/u8 (not differentiable). The forward writes the per-pixel gradient in the same pass;
+// backward rescales it. Formulas: kernels/loss/cross_entropy.h, ohem_cross_entropy.h, kd_loss.h.
+Variable cross_entropy(const Variable& logits, const Tensor& labels, const ops::CrossEntropyOptions& opt = {});
+Variable focal_loss(const Variable& logits, const Tensor& labels, const ops::FocalLossOptions& opt = {});
+Variable ohem_cross_entropy(const Variable& logits, const Tensor& labels, const ops::OhemOptions& opt = {});
+// Gradient w.r.t. the student only; labels (optional) mask ignore_index pixels.
+Variable kd_loss(const Variable& student, const Tensor& teacher, const Tensor& labels = {},
+                 const ops::KdLossOptions& opt = {});
 
 // ---- operators ----
 inline Variable operator+(const Variable& a, const Variable& b) { return add(a, b); }

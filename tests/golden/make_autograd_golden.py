@@ -37,6 +37,11 @@ tests/golden/autograd_pool.safetensors (tests/kernels/test_golden_pool.cpp), mak
   (count_include_pad, ceil_mode), adaptive_avg_pool2d (PSP bins) and interpolate (bilinear with and
   without align_corners, by size and by scale factor; nearest, nearest-exact): forward and input
   gradient, in f32 and f64.
+
+tests/golden/loss_ce.safetensors (tests/kernels/test_golden_loss_ce.cpp), make_loss_ce:
+  cross_entropy (weight, ignore_index, label_smoothing, reduction), a focal-loss composite, the
+  distillation KL (kl_div of log_softmax / softmax, times T^2, per-pixel mean) and mmseg's OHEM
+  selection: loss and logits gradient, in f32 and f64.
 """
 import os
 import sys
@@ -392,6 +397,216 @@ def make_pool_resize(fx):
             fx.case("interpolate", dt, params, {"x": x, "dy": dy}, {"y": fx.out(y), "dx": fx.out(gx)})
 
 
+def make_loss_ce(fx):
+    """tests/golden/loss_ce.safetensors (tests/kernels/test_golden_loss_ce.cpp): the fused per-pixel
+    losses against PyTorch, loss and logits gradient for an upstream gradient dy, f32 and f64:
+      cross_entropy  F.cross_entropy with weight / ignore_index / label_smoothing / reduction;
+      focal          -alpha_y (1 - p_y)^gamma log p_y from log_softmax + gather, mean over valid pixels;
+      kd             F.kl_div(log_softmax(s/T), softmax(t/T), reduction="none").sum(1) * T^2, mean over
+                     the pixels (optionally those whose label is not ignore_index);
+      ohem           mmseg's OHEMPixelSampler rule (sort, threshold = max(sorted[min(min_kept * N, V - 1)],
+                     thresh), keep p < threshold), then the weighted CE mean over the kept pixels."""
+    fn = torch.nn.functional
+    shape, c = (2, 5, 4, 6), 5
+
+    def labels_of(seed, ignore):
+        g = torch.Generator().manual_seed(seed)
+        y = torch.randint(0, c, (2, 4, 6), generator=g)
+        y[torch.rand((2, 4, 6), generator=g) < 0.2] = ignore
+        return y
+
+    for dt in (F32, F64):
+        d = DT_NAME[dt]
+        i = 0
+        for weighted in (False, True):
+            for eps in (0.0, 0.1):
+                for red in ("mean", "sum", "none"):
+                    for ignore in ((255, -100) if red == "mean" and not weighted else (255,)):
+                        tag = f"{d}/ce{i}"
+                        x = fx.add(f"{tag}/x", rnd(shape, 1000 + i, -4, 4).to(dt))
+                        y = fx.add(f"{tag}/y", labels_of(1100 + i, ignore))
+                        ins = {"x": x, "y": y}
+                        w = None
+                        if weighted:
+                            ins["w"] = fx.add(f"{tag}/w", rnd((c,), 1200 + i, 0.2, 2).to(dt))
+                            w = fx.tensors[ins["w"]]
+                        dy_shape = (2, 4, 6) if red == "none" else ()
+                        ins["dy"] = fx.add(f"{tag}/dy", rnd(dy_shape, 1300 + i, 0.5, 1.5).to(dt))
+
+                        def ce(xx, w=w, eps=eps, red=red, ignore=ignore, y=fx.tensors[y]):
+                            return fn.cross_entropy(xx, y, weight=w, ignore_index=ignore, reduction=red,
+                                                    label_smoothing=eps)
+
+                        loss, (gx,) = grads_of(ce, [fx.tensors[x]], fx.tensors[ins["dy"]])
+                        fx.case("cross_entropy", dt, {"weighted": weighted, "label_smoothing": eps, "reduction": red,
+                                                      "ignore_index": ignore}, ins, {"loss": fx.out(loss), "dx": fx.out(gx)})
+                        i += 1
+        for j, (gamma, per_class) in enumerate([(2.0, True), (0.5, False), (0.0, True)]):
+            tag = f"{d}/focal{j}"
+            x = fx.add(f"{tag}/x", rnd(shape, 1400 + j, -4, 4).to(dt))
+            y = fx.add(f"{tag}/y", labels_of(1450 + j, 255))
+            a = fx.add(f"{tag}/alpha", rnd((c,), 1500 + j, 0.1, 1).to(dt)) if per_class else None
+            alpha = fx.tensors[a] if per_class else torch.full((c,), 0.25, dtype=dt)
+            yy = fx.tensors[y]
+
+            def focal(xx, yy=yy, alpha=alpha, gamma=gamma):
+                valid = yy != 255
+                yv = torch.where(valid, yy, torch.zeros_like(yy))
+                logp = fn.log_softmax(xx, 1).gather(1, yv.unsqueeze(1)).squeeze(1)
+                fl = -alpha[yv] * (1 - logp.exp()) ** gamma * logp
+                return (fl * valid).sum() / valid.sum()
+
+            loss, (gx,) = grads_of(focal, [fx.tensors[x]])
+            ins = {"x": x, "y": y}
+            if per_class:
+                ins["alpha"] = a
+            fx.case("focal_loss", dt, {"gamma": gamma, "alpha_scalar": 0.25, "per_class": per_class}, ins,
+                    {"loss": fx.out(loss), "dx": fx.out(gx)})
+        for j, (temp, masked) in enumerate([(1.0, False), (4.0, False), (2.0, True)]):
+            tag = f"{d}/kd{j}"
+            s_ = fx.add(f"{tag}/s", rnd(shape, 1600 + j, -5, 5).to(dt))
+            t_ = fx.add(f"{tag}/t", rnd(shape, 1650 + j, -5, 5).to(dt))
+            y = fx.add(f"{tag}/y", labels_of(1700 + j, 255))
+            teacher, yy = fx.tensors[t_], fx.tensors[y]
+
+            def kd(ss, teacher=teacher, temp=temp, masked=masked, yy=yy):
+                kl = fn.kl_div(fn.log_softmax(ss / temp, 1), fn.softmax(teacher / temp, 1), reduction="none").sum(1)
+                if masked:
+                    valid = yy != 255
+                    return (kl * valid).sum() / valid.sum() * temp * temp
+                return kl.mean() * temp * temp
+
+            loss, (gx,) = grads_of(kd, [fx.tensors[s_]])
+            fx.case("kd_loss", dt, {"temperature": temp, "masked": masked}, {"s": s_, "t": t_, "y": y},
+                    {"loss": fx.out(loss), "dx": fx.out(gx)})
+        for j, (thresh, min_kept, weighted) in enumerate([(0.7, 5, False), (0.3, 20, True), (0.05, 1000, False)]):
+            tag = f"{d}/ohem{j}"
+            x = fx.add(f"{tag}/x", rnd(shape, 1800 + j, -3, 3).to(dt))
+            y = fx.add(f"{tag}/y", labels_of(1850 + j, 255))
+            yy = fx.tensors[y]
+            w = fx.tensors[fx.add(f"{tag}/w", rnd((c,), 1900 + j, 0.5, 2).to(dt))] if weighted else None
+            with torch.no_grad():  # mmseg's OHEMPixelSampler.sample
+                valid = yy != 255
+                prob = fn.softmax(fx.tensors[x], 1).gather(1, torch.where(valid, yy, 0).unsqueeze(1)).squeeze(1)
+                sort_prob, _ = prob[valid].sort()
+                min_thr = sort_prob[min(min_kept * shape[0], sort_prob.numel() - 1)] if sort_prob.numel() else 0.0
+                threshold = max(float(min_thr), thresh)
+                sel = valid & (prob < threshold)
+
+            def ohem(xx, yy=yy, sel=sel, w=w):
+                l = fn.cross_entropy(xx, torch.where(sel, yy, 255), weight=w, ignore_index=255, reduction="sum")
+                den = (w[yy[sel]].sum() if w is not None else sel.sum())
+                return l / den
+
+            loss, (gx,) = grads_of(ohem, [fx.tensors[x]])
+            ins = {"x": x, "y": y}
+            if weighted:
+                ins["w"] = f"{tag}/w"
+            fx.case("ohem_cross_entropy", dt, {"thresh": thresh, "min_kept": min_kept, "kept": int(sel.sum())}, ins,
+                    {"loss": fx.out(loss), "dx": fx.out(gx)})
+
+
+def make_loss_dice(fx):
+    """tests/golden/loss_dice.safetensors (tests/kernels/test_golden_loss_dice.cpp): the region losses
+    written as torch composites (softmax, one_hot, sums) and differentiated by torch.autograd: loss and
+    logits gradient for an upstream gradient dy, f32 and f64.
+      dice / generalized_dice / tversky   kernels/loss/dice.h's formulas over the non-ignored pixels,
+                     with include_background and classes = all / present;
+      lovasz         the reference implementation (Berman et al., lovasz_losses.py: lovasz_grad,
+                     lovasz_softmax_flat with per_image = False) written in torch."""
+    fn = torch.nn.functional
+
+    def labels_of(shape, c, seed, ignore_frac):
+        g = torch.Generator().manual_seed(seed)
+        n, h, w = shape[0], shape[2], shape[3]
+        y = torch.randint(0, c, (n, h, w), generator=g)
+        y[torch.rand((n, h, w), generator=g) < ignore_frac] = 255
+        return y
+
+    def sums(x, y):
+        p = torch.softmax(x, 1)
+        valid = (y != 255)
+        g = fn.one_hot(torch.where(valid, y, torch.zeros_like(y)), x.shape[1]).permute(0, 3, 1, 2).to(x.dtype)
+        m = valid.unsqueeze(1).to(x.dtype)
+        g = g * m
+        p = p * m
+        return (p * g).sum((0, 2, 3)), p.sum((0, 2, 3)), g.sum((0, 2, 3))
+
+    def counted(G, bg, present):
+        k = torch.ones_like(G, dtype=torch.bool)
+        if not bg:
+            k[0] = False
+        if present:
+            k = k & (G > 0)
+        return k
+
+    def region(x, y, variant, bg, present, smooth, alpha=0.5, beta=0.5, clamp=1.0):
+        I, P, G = sums(x, y)
+        k = counted(G, bg, present)
+        if variant == "generalized_dice":
+            w = 1.0 / torch.clamp(G, min=clamp) ** 2
+            num = smooth + (2 * w * I)[k].sum()
+            den = smooth + (w * (P + G))[k].sum()
+            return 1 - num / den
+        if variant == "dice":
+            r = (2 * I + smooth) / (P + G + smooth)
+        else:
+            r = (I + smooth) / (I + alpha * (P - I) + beta * (G - I) + smooth)
+        return 1 - r[k].mean()
+
+    def lovasz_grad(gt_sorted):
+        gts = gt_sorted.sum()
+        intersection = gts - gt_sorted.cumsum(0)
+        union = gts + (1 - gt_sorted).cumsum(0)
+        jaccard = 1.0 - intersection / union
+        if len(gt_sorted) > 1:
+            jaccard[1:] = jaccard[1:] - jaccard[0:-1]
+        return jaccard
+
+    def lovasz(x, y, bg, present):
+        probas = torch.softmax(x, 1)
+        c = probas.shape[1]
+        probas = probas.permute(0, 2, 3, 1).reshape(-1, c)
+        labels = y.reshape(-1)
+        valid = labels != 255
+        probas, labels = probas[valid], labels[valid]
+        losses = []
+        for cl in range(0 if bg else 1, c):
+            fg = (labels == cl).to(x.dtype)
+            if present and fg.sum() == 0:
+                continue
+            errors = (fg - probas[:, cl]).abs()
+            errors_sorted, perm = torch.sort(errors, 0, descending=True)
+            losses.append(torch.dot(errors_sorted, lovasz_grad(fg[perm])))
+        return torch.stack(losses).mean()
+
+    cases = [((2, 4, 5, 6), 0.2, "dice", True, False, 1.0), ((2, 4, 5, 6), 0.2, "dice", False, True, 0.5),
+             ((1, 3, 7, 5), 0.0, "dice", True, True, 0.0), ((2, 4, 5, 6), 0.2, "generalized_dice", True, False, 1e-5),
+             ((3, 5, 3, 4), 0.1, "generalized_dice", False, True, 1e-3), ((2, 4, 5, 6), 0.2, "tversky", True, False, 1.0),
+             ((3, 5, 3, 4), 0.1, "tversky", False, True, 0.1), ((2, 4, 5, 6), 0.2, "lovasz", True, True, 0.0),
+             ((3, 5, 3, 4), 0.1, "lovasz", True, False, 0.0), ((1, 3, 7, 5), 0.0, "lovasz", False, True, 0.0)]
+    for dt in (F32, F64):
+        d = DT_NAME[dt]
+        for i, (shape, ign, variant, bg, present, smooth) in enumerate(cases):
+            tag = f"{d}/dice{i}"
+            x = fx.add(f"{tag}/x", rnd(shape, 1300 + i, -3, 3).to(dt))
+            y = fx.add(f"{tag}/y", labels_of(shape, shape[1], 1400 + i, ign))
+            dy = fx.add(f"{tag}/dy", torch.tensor(0.75, dtype=dt))
+            yy = fx.tensors[y]
+            params = {"variant": variant, "include_background": bg, "present_only": present}
+            if variant == "lovasz":
+                def f(xx, bg=bg, present=present):
+                    return lovasz(xx, yy, bg, present)
+            else:
+                params["smooth"] = smooth
+                params["alpha"], params["beta"] = (0.3, 0.7) if variant == "tversky" else (0.5, 0.5)
+
+                def f(xx, variant=variant, bg=bg, present=present, smooth=smooth, a=params["alpha"], b=params["beta"]):
+                    return region(xx, yy, variant, bg, present, smooth, a, b)
+            loss, (gx,) = grads_of(f, [fx.tensors[x]], fx.tensors[dy])
+            fx.case(variant, dt, params, {"x": x, "y": y, "dy": dy}, {"loss": fx.out(loss), "dx": fx.out(gx)})
+
+
 def main():
     torch.manual_seed(0)
     fx = Fixture("grads", prefix="autograd", generator=GEN)
@@ -411,6 +626,14 @@ def main():
     make_pool_resize(pool)
     size = pool.write()
     assert size < 500_000, size
+    loss_ce = Fixture("ce", prefix="loss", generator=GEN)
+    make_loss_ce(loss_ce)
+    size = loss_ce.write()
+    assert size < 300_000, size
+    loss_dice = Fixture("dice", prefix="loss", generator=GEN)
+    make_loss_dice(loss_dice)
+    size = loss_dice.write()
+    assert size < 100_000, size
 
 
 if __name__ == "__main__":

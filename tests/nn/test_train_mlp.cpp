@@ -37,7 +37,7 @@ void make_rings(int64_t n, uint64_t seed, Tensor& x, Tensor& onehot, Tensor& lab
 }
 
 // Cross-entropy from the Foundation ops: -mean(sum(onehot * log_softmax(logits), 1)).
-autograd::Variable cross_entropy(const autograd::Variable& logits, const Tensor& onehot) {
+autograd::Variable onehot_cross_entropy(const autograd::Variable& logits, const Tensor& onehot) {
     return F::neg(F::mean(F::sum(F::mul(F::log_softmax(logits, 1), autograd::Variable(onehot)), {1})));
 }
 
@@ -64,7 +64,7 @@ TEST_CASE("an MLP learns concentric rings to >= 95% accuracy", "[nn][train]") {
     for (int step = 0; step < 400; ++step) {
         const int64_t start = (step * batch) % x.size(0);
         const autograd::Variable xb(x.narrow(0, start, batch));
-        const autograd::Variable loss = cross_entropy(net(xb), onehot.narrow(0, start, batch));
+        const autograd::Variable loss = onehot_cross_entropy(net(xb), onehot.narrow(0, start, batch));
         opt.zero_grad();
         loss.backward();
         opt.step();
