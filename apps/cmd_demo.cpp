@@ -6,7 +6,8 @@
 //
 // Everything it touches is the production path: data/ (synth, spec, loader, transforms), nn/
 // (Conv2d, BatchNorm2d with fused ReLU, module state), autograd (conv, BN, bilinear up-sampling,
-// concat, log_softmax), nn/optim (Adam), safetensors.
+// concat, the fused softmax cross-entropy), nn/optim (Adam), seg/metrics (fused argmax +
+// confusion matrix), safetensors.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -25,6 +26,7 @@
 #include "kernels/ops.h"
 #include "nn/layers.h"
 #include "nn/optim/adam.h"
+#include "seg/metrics/metrics.h"
 
 namespace segcore::apps {
 
@@ -71,52 +73,16 @@ public:
     std::shared_ptr<nn::Conv2d> head;
 };
 
-// Mean cross-entropy over non-ignored pixels, built from log_softmax and a one-hot mask.
-Variable cross_entropy(const Variable& logits, const Tensor& labels, int64_t classes, int32_t ignore) {
-    const Tensor classes_t = arange(classes, {DType::I64, labels.device()}).view({1, classes, 1, 1});
-    const Tensor lab = labels.to(DType::I64).unsqueeze(1);
-    const Tensor onehot = ops::eq(lab, classes_t).to(DType::F32);           // (N, C, H, W)
-    const Tensor valid = ops::ne(lab, double(ignore)).to(DType::F32);      // (N, 1, H, W)
-    const double count = std::max(1.0, ops::sum(valid).item_double());
-    const Variable picked = F::mul(F::log_softmax(logits, 1), Variable(ops::mul(onehot, valid)));
-    return F::div(F::neg(F::sum(picked)), count);
-}
-
-struct Scores {
-    double pixel_acc = 0, miou = 0;
-    std::vector<double> iou;  // NaN for classes absent from prediction and ground truth
-};
-
-// Confusion matrix on the host from argmax predictions; mIoU over classes present in either.
-Scores evaluate(nn::Module& net, data::Loader& val, int64_t classes, int32_t ignore) {
+// Validation pixel accuracy and mIoU through the fused argmax + confusion-matrix kernel.
+seg::SegMetrics evaluate(nn::Module& net, data::Loader& val, int64_t classes, int32_t ignore, Device device) {
     autograd::NoGradGuard no_grad;
     net.eval();
-    std::vector<int64_t> cm(size_t(classes * classes), 0);
+    seg::MetricAccumulator acc(classes, ignore, device);
     val.start_epoch(0);
     data::Batch b;
-    while (val.next(b)) {
-        const Tensor pred = ops::argmax(net(Variable(b.images)).data(), 1).cpu();
-        const Tensor gt = b.labels.to(DType::I64).cpu();
-        const int64_t* p = pred.data<int64_t>();
-        const int64_t* g = gt.data<int64_t>();
-        for (int64_t i = 0; i < gt.numel(); ++i)
-            if (g[i] != ignore) ++cm[size_t(g[i] * classes + p[i])];
-    }
+    while (val.next(b)) acc.update(net(Variable(b.images)).data(), b.labels);
     net.train();
-    Scores s;
-    int64_t correct = 0, total = 0, present = 0;
-    for (int64_t c = 0; c < classes; ++c) {
-        int64_t tp = cm[size_t(c * classes + c)], row = 0, col = 0;
-        for (int64_t k = 0; k < classes; ++k) row += cm[size_t(c * classes + k)], col += cm[size_t(k * classes + c)];
-        correct += tp;
-        total += row;
-        const int64_t uni = row + col - tp;
-        s.iou.push_back(uni > 0 ? double(tp) / double(uni) : std::nan(""));
-        if (uni > 0) s.miou += s.iou.back(), ++present;
-    }
-    s.pixel_acc = total ? double(correct) / double(total) : 0;
-    s.miou = present ? s.miou / double(present) : 0;
-    return s;
+    return acc.compute();
 }
 
 void run_demo(const DemoOptions& o) {
@@ -157,10 +123,12 @@ void run_demo(const DemoOptions& o) {
                 net.type_name().c_str(), (long long)net.num_parameters(), (long long)classes, (long long)o.batch, o.lr,
                 device.str().c_str());
 
-    const Scores before = evaluate(net, val, classes, ignore);
+    ops::CrossEntropyOptions ce;
+    ce.ignore_index = ignore;
+    const seg::SegMetrics before = evaluate(net, val, classes, ignore, device);
     std::printf("  %-6s %10s %10s %10s %9s\n", "epoch", "train loss", "pixel acc", "mIoU", "time");
-    std::printf("  %-6s %10s %9.1f%% %9.1f%%\n", "0", "-", 100 * before.pixel_acc, 100 * before.miou);
-    Scores after = before;
+    std::printf("  %-6s %10s %9.1f%% %9.1f%%\n", "0", "-", 100 * before.pixel_accuracy, 100 * before.miou);
+    seg::SegMetrics after = before;
     for (int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
         const auto t0 = std::chrono::steady_clock::now();
         train.start_epoch(epoch);
@@ -168,22 +136,19 @@ void run_demo(const DemoOptions& o) {
         double loss_sum = 0;
         int64_t steps = 0;
         while (train.next(b)) {
-            const Variable loss = cross_entropy(net(Variable(b.images)), b.labels, classes, ignore);
+            const Variable loss = F::cross_entropy(net(Variable(b.images)), b.labels, ce);  // fused
             opt.zero_grad();
             loss.backward();
             opt.step();
             loss_sum += loss.item();
             ++steps;
         }
-        after = evaluate(net, val, classes, ignore);
+        after = evaluate(net, val, classes, ignore, device);
         const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         std::printf("  %-6lld %10.4f %9.1f%% %9.1f%% %8.1fs\n", (long long)epoch, loss_sum / double(std::max<int64_t>(1, steps)),
-                    100 * after.pixel_acc, 100 * after.miou, sec);
+                    100 * after.pixel_accuracy, 100 * after.miou, sec);
     }
-    std::printf("  per-class IoU:");
-    for (int64_t c = 0; c < classes; ++c)
-        std::printf(" %s %.1f%%", spec.classes[size_t(c)].c_str(), std::isnan(after.iou[size_t(c)]) ? 0.0 : 100 * after.iou[size_t(c)]);
-    std::printf("\n");
+    std::printf("%s", seg::format_class_table(after, spec.classes).c_str());
     const std::string model = (fs::path(o.out) / "demo_model.safetensors").string();
     nn::save_module(net, model, {{"model", "DemoNet"}, {"classes", std::to_string(classes)},
                                  {"miou", std::to_string(after.miou)}});
