@@ -364,7 +364,7 @@ TEST_CASE("region losses: bad input", "[kernels][loss][dice][lovasz]") {
     REQUIRE_THROWS_WITH(ops::dice_loss(x, zeros({2, 4, 6}, {DType::I64})),
                         Catch::Contains("labels must be (2, 4, 5)"));
     REQUIRE_THROWS_WITH(ops::dice_loss(x, zeros({2, 4, 5}, {DType::F32})),
-                        Catch::Contains("labels must be i64, i32 or u8, got f32"));
+                        Catch::Contains("labels must be i64, i32 or u8 class indices, got f32"));
     REQUIRE_THROWS_WITH(ops::lovasz_softmax(zeros({2, 4, 5}, {DType::I64}), zeros({2, 5}, {DType::I64})),
                         Catch::Contains("lovasz_softmax"));
     ops::DiceLossOptions o;
