@@ -19,30 +19,14 @@
 
 #include "core/half.h"
 #include "core/parallel.h"
-#include "kernels/common/vec_math.h"
+#include "kernels/loss/pixel_loss_cpu.h"
 #include "kernels/loss/cross_entropy.h"
 
 namespace segcore::kernels {
 
-namespace {
-
-constexpr int64_t kTile = 64;
-
-template <typename A>
-inline A exp_acc(A v) {
-    if constexpr (std::is_same_v<A, float>)
-        return vec::exp_f32(v);
-    else
-        return std::exp(v);
-}
-
-// max that lets a NaN win (the loss of a pixel with a NaN logit is NaN, as in PyTorch).
-template <typename A>
-inline A max_nan(A m, A v) {
-    return (v > m || v != v) ? v : m;
-}
-
-}  // namespace
+using pixel_cpu::exp_acc;
+using pixel_cpu::kTile;
+using pixel_cpu::max_nan;
 
 template <typename T, typename L, typename S>
 void cross_entropy_forward_cpu(const CrossEntropyParams& p, const T* x, const L* labels, const S* weight, S* loss_pix,

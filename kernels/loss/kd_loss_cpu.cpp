@@ -8,29 +8,14 @@
 
 #include "core/half.h"
 #include "core/parallel.h"
-#include "kernels/common/vec_math.h"
+#include "kernels/loss/pixel_loss_cpu.h"
 #include "kernels/loss/kd_loss.h"
 
 namespace segcore::kernels {
 
-namespace {
-
-constexpr int64_t kTile = 64;
-
-template <typename A>
-inline A exp_acc(A v) {
-    if constexpr (std::is_same_v<A, float>)
-        return vec::exp_f32(v);
-    else
-        return std::exp(v);
-}
-
-template <typename A>
-inline A max_nan(A m, A v) {
-    return (v > m || v != v) ? v : m;
-}
-
-}  // namespace
+using pixel_cpu::exp_acc;
+using pixel_cpu::kTile;
+using pixel_cpu::max_nan;
 
 template <typename T, typename L, typename S>
 void kd_loss_forward_cpu(const KdParams& p, const T* s, const T* t, const L* labels, S* loss_pix, T* grad, S* totals) {
