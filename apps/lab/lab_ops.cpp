@@ -5,6 +5,9 @@
 #include "apps/lab/lab.h"
 
 #include "kernels/conv/conv_backend.h"
+#include "kernels/loss/cross_entropy.h"
+#include "kernels/loss/dice.h"
+#include "kernels/metrics/confusion.h"
 #include "kernels/ops.h"
 #include "kernels/pool/max_pool2d.h"
 #include "kernels/resize/interpolate.h"
@@ -162,6 +165,67 @@ const Suites kGemmSuites = {
     {"tiny", {{"33x65x17", {{"m", 33}, {"n", 65}, {"k", 17}}}}},
 };
 
+// Integer labels in [0, C) with ~5% ignore_index pixels, on the device.
+Tensor labels_for(const Case& c, Device d, uint64_t seed) {
+    Generator g(seed);
+    Tensor lab = randint(0, c.at("c"), {c.at("n"), c.at("h"), c.at("w")}, {DType::I64}, &g);
+    const Tensor drop = ops::lt(rand(lab.shape(), {DType::F32}, &g), 0.05);
+    int64_t* l = lab.data<int64_t>();
+    const bool* m = drop.data<bool>();
+    for (int64_t i = 0; i < lab.numel(); ++i)
+        if (m[i]) l[i] = 255;
+    return lab.to(d);
+}
+
+// Fused softmax cross-entropy, loss and logit gradient in one pass; baseline the composite
+// log_softmax + one-hot gather (three passes and two full-size temporaries).
+Workload make_cross_entropy(const Case& c, DType dt, Device d) {
+    const Tensor x = input(shape_of(c), dt, d, 12);
+    const Tensor lab = labels_for(c, d, 13);
+    Workload wl;
+    wl.ours = [=] { return ops::cross_entropy_fused(x, lab, {}, /*want_grad=*/true).loss; };
+    wl.oracle = [=] { return ops::cross_entropy(oracle_input(x), lab.cpu()); };
+    const Tensor classes = arange(c.at("c"), {DType::I64, d}).view({1, c.at("c"), 1, 1});
+    wl.baseline = [=] {
+        const Tensor onehot = ops::eq(lab.unsqueeze(1), classes).to(x.dtype());
+        (void)ops::sum(ops::mul(ops::log_softmax(x, 1), onehot));
+    };
+    wl.baseline_name = "composite";
+    wl.bytes = 2.0 * double(x.nbytes()) + double(lab.nbytes());  // read logits, write the gradient
+    return wl;
+}
+
+// Soft Dice over classes (loss only); baseline the softmax / product / sums composite.
+Workload make_dice(const Case& c, DType dt, Device d) {
+    const Tensor x = input(shape_of(c), dt, d, 14);
+    const Tensor lab = labels_for(c, d, 15);
+    Workload wl;
+    wl.ours = [=] { return ops::dice_loss(x, lab).loss; };
+    wl.oracle = [=] { return ops::dice_loss(oracle_input(x), lab.cpu()).loss; };
+    const Tensor classes = arange(c.at("c"), {DType::I64, d}).view({1, c.at("c"), 1, 1});
+    wl.baseline = [=] {
+        const Tensor p = ops::softmax(x, 1), g = ops::eq(lab.unsqueeze(1), classes).to(x.dtype());
+        (void)ops::div(ops::sum(ops::mul(p, g), {0, 2, 3}), ops::add(ops::sum(p, {0, 2, 3}), ops::sum(g, {0, 2, 3})));
+    };
+    wl.baseline_name = "composite";
+    wl.bytes = double(x.nbytes()) + double(lab.nbytes());
+    return wl;
+}
+
+// Fused argmax + confusion-matrix update; baseline argmax, then the update from labels.
+Workload make_confusion(const Case& c, DType dt, Device d) {
+    const Tensor x = input(shape_of(c), dt, d, 16);
+    const Tensor lab = labels_for(c, d, 17);
+    const int64_t classes = c.at("c");
+    Workload wl;
+    wl.ours = [=] { return ops::confusion_matrix(x, lab, classes); };
+    wl.oracle = [=] { return ops::confusion_matrix(oracle_input(x), lab.cpu(), classes); };
+    wl.baseline = [=] { (void)ops::confusion_matrix(ops::argmax(x, 1), lab, classes); };
+    wl.baseline_name = "argmax+count";
+    wl.bytes = double(x.nbytes()) + double(lab.nbytes());
+    return wl;
+}
+
 }  // namespace
 
 SEGCORE_LAB_OP("conv2d", "dense, atrous and depthwise convolution forward; baseline cuDNN", kConvSuites, make_conv);
@@ -171,5 +235,9 @@ SEGCORE_LAB_OP("max_pool2d", "3x3 stride-2 max pooling with indices", kActSuites
 SEGCORE_LAB_OP("bilinear", "bilinear x2 up-sampling, align_corners = false", kActSuites, make_bilinear);
 SEGCORE_LAB_OP("add", "elementwise add: the memory-bound floor", kActSuites, make_add);
 SEGCORE_LAB_OP("matmul", "GEMM: the tiled CUDA kernel against cuBLAS", kGemmSuites, make_matmul);
+SEGCORE_LAB_OP("cross_entropy", "fused softmax cross-entropy, loss + gradient; baseline the composite", kActSuites,
+               make_cross_entropy);
+SEGCORE_LAB_OP("dice", "soft Dice loss; baseline the composite", kActSuites, make_dice);
+SEGCORE_LAB_OP("confusion", "fused argmax + confusion matrix; baseline argmax then count", kActSuites, make_confusion);
 
 }  // namespace segcore::lab
