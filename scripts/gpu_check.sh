@@ -10,12 +10,13 @@
 # cuBLAS comes from the CUDA toolkit when it has it, else from PyTorch's nvidia-* Python wheels.
 #
 # Results in $OUT (the device tool brings back at most 8 files): build.log, test.log, summary.txt,
-# one <bench>.json per CUDA benchmark, sanitize.log with SANITIZE=1. The summary is also the last
+# bench_cuda.json (every CUDA benchmark, merged), lab.txt and lab.json (`segcore lab` over every
+# registered op), sanitize.log with SANITIZE=1. The summary is also the last
 # thing printed, so the reply's output tail holds it.
 #
 # Environment:
 #   OUT (default ./out)   BUILD (build-gpu)   JOBS (16)   BENCH_MIN_TIME (0.2 s per benchmark)
-#   SKIP_TESTS=1, SKIP_BENCH=1
+#   SKIP_TESTS=1, SKIP_BENCH=1, SKIP_LAB=1
 #   ALLOW_SKIP=1          CUDA suites may skip (a run without a GPU, e.g. checking this script here)
 #   SANITIZE=1            compute-sanitizer memcheck + racecheck on each CUDA suite, at most
 #                         SANITIZE_TIMEOUT (150) s each; slow, so best in its own call with
@@ -150,13 +151,18 @@ if [ "${SKIP_BENCH:-0}" != 1 ]; then
     done
     python3 - "$OUT" <<'EOF' | tee -a "$SUMMARY"
 import glob, json, os, sys
+merged = {}
 for path in sorted(glob.glob(os.path.join(sys.argv[1], "bench_*_cuda.json"))):
+    name = os.path.basename(path)[:-5]
     try:
-        runs = json.load(open(path))["benchmarks"]
+        data = json.load(open(path))
+        runs = data["benchmarks"]
     except Exception as e:  # a crashed run leaves a partial file
-        print(f"{os.path.basename(path)}: unreadable ({e})")
+        print(f"{name}: unreadable ({e})")
         continue
-    print(f"-- {os.path.basename(path)[:-5]}")
+    merged[name] = data
+    os.remove(path)  # one merged file: the device tool brings back at most 8
+    print(f"-- {name}")
     for r in runs:
         if r.get("error_occurred"):
             print(f"   {r['name']:<58} ERROR {r.get('error_message', '')}")
@@ -164,6 +170,30 @@ for path in sorted(glob.glob(os.path.join(sys.argv[1], "bench_*_cuda.json"))):
         rate = "  ".join(f"{r[k]:10.1f} {k}" for k in ("GB/s", "GFLOP/s") if k in r)  # already rates
         label = r.get("label", "")
         print(f"   {r['name']:<58} {r['real_time']:11.1f} {r['time_unit']}  {rate}  {label}")
+json.dump(merged, open(os.path.join(sys.argv[1], "bench_cuda.json"), "w"), indent=1)
+EOF
+fi
+
+# ---- the kernel lab: every registered op's "seg" suite in f32 and bf16 (check, then time vs baseline)
+if [ "${SKIP_LAB:-0}" != 1 ]; then
+    : >"$OUT/lab.txt"
+    for op in $("$BUILD/apps/segcore" lab --list | awk 'NR > 1 {print $1}'); do
+        start=$SECONDS
+        timeout 300 "$BUILD/apps/segcore" lab "$op" --dtype f32,bf16 --json "$OUT/lab_$op.json" >>"$OUT/lab.txt" 2>&1
+        rc=$?
+        say "lab $op: rc $rc ($((SECONDS - start)) s)"
+        [ $rc -eq 0 ] || status=1
+    done
+    python3 - "$OUT" <<'EOF'
+import glob, json, os, sys
+merged = {}
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "lab_*.json"))):
+    try:
+        merged[os.path.basename(path)[4:-5]] = json.load(open(path))
+    except Exception as e:
+        merged[os.path.basename(path)[4:-5]] = {"error": str(e)}
+    os.remove(path)
+json.dump(merged, open(os.path.join(sys.argv[1], "lab.json"), "w"), indent=1)
 EOF
 fi
 
