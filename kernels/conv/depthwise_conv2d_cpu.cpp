@@ -1,5 +1,6 @@
 // CPU reference for depthwise conv2d (kernels/conv/depthwise_conv2d.h): direct loops, parallel
 // over planes (forward, input gradient) or filters (weight gradient).
+#include <Eigen/Core>
 #include <algorithm>
 
 #include "core/parallel.h"
@@ -93,15 +94,19 @@ void depthwise_conv2d_backward_weight_cpu(const Conv2dParams& p, const T* x, con
                 for (int64_t s = 0; s < p.s; ++s) {
                     int64_t qlo, qhi;
                     valid_range(p.w, p.q, p.stride_w, p.pad_w, s * p.dil_w, qlo, qhi);
+                    // Row by row: a vectorised dot product in T (Eigen), rows summed in double
+                    // in a fixed order — fast and still deterministic.
                     double acc = 0;
-                    for (int64_t n = 0; n < p.n; ++n) {
+                    const int64_t len = qhi - qlo + 1;
+                    for (int64_t n = 0; n < p.n && len > 0; ++n) {
                         const T* xc = x + (n * p.c + k / m) * p.h * p.w;
                         const T* g = dy + (n * p.k + k) * p.p * p.q;
                         for (int64_t pp = plo; pp <= phi; ++pp) {
                             const int64_t base = (pp * p.stride_h - p.pad_h + r * p.dil_h) * p.w - p.pad_w + s * p.dil_w;
-                            const T* gr = g + pp * p.q;
-                            for (int64_t qq = qlo; qq <= qhi; ++qq)
-                                acc += double(gr[qq]) * double(xc[base + qq * p.stride_w]);
+                            const Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>> gv(g + pp * p.q + qlo, len);
+                            const Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>, 0, Eigen::InnerStride<>> xv(
+                                xc + base + qlo * p.stride_w, len, Eigen::InnerStride<>(p.stride_w));
+                            acc += double(gv.dot(xv));
                         }
                     }
                     dw[(k * p.r + r) * p.s + s] = T(acc);
