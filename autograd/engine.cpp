@@ -13,6 +13,12 @@ namespace segcore::autograd {
 
 namespace {
 
+// Whether t is the only view of a dense storage (so adding into it in place is invisible to others).
+bool owns(const Tensor& t) {
+    return t.storage().use_count() == 1 && t.is_contiguous() && t.offset() == 0 &&
+           size_t(t.nbytes()) == t.storage()->nbytes();
+}
+
 struct NewestFirst {
     bool operator()(const Node* a, const Node* b) const { return a->sequence_nr() < b->sequence_nr(); }
 };
@@ -101,10 +107,13 @@ private:
         tensor_list& buf = buffers_[node];
         if (buf.empty()) buf.resize(node->outputs.size());
         SEGCORE_ASSERT(nr < buf.size());
-        if (!buf[nr].defined())
+        if (!buf[nr].defined()) {
             buf[nr] = std::move(g);
-        else
+        } else if (owns(buf[nr]) && buf[nr].shape() == g.shape() && buf[nr].dtype() == g.dtype()) {
+            ops::add_(buf[nr], g);  // nobody else sees this tensor: sum in place, no allocation
+        } else {
             buf[nr] = ops::add(buf[nr], g);
+        }
     }
 
     tensor_list take_buffer(Node* node) {
