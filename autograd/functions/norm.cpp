@@ -19,8 +19,14 @@ struct BatchNormBackward : Node {
     Tensor x, mean, invstd, gamma, beta;
     BatchNormBackward(bool t, kernels::BnAct a) : training(t), act(a) {}
     std::string name() const override {
-        return act == kernels::BnAct::None ? "BatchNormBackward"
-                                           : std::string("BatchNorm") + kernels::bn_act_name(act) + "Backward";
+        switch (act) {
+            case kernels::Act::Relu:
+                return "BatchNormReluBackward";
+            case kernels::Act::Relu6:
+                return "BatchNormRelu6Backward";
+            default:
+                return "BatchNormBackward";
+        }
     }
     tensor_list apply(tensor_list&& grads) override {
         ops::BatchNormGrads g = ops::batch_norm_backward(grads[0], x, mean, invstd, gamma, beta, training, act);
