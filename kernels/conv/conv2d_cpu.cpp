@@ -5,6 +5,7 @@
 
 #include "core/parallel.h"
 #include "kernels/conv/conv2d.h"
+#include "kernels/conv/conv2d_gemm_plan.h"
 #include "kernels/linalg/gemm.h"
 
 namespace segcore::kernels {
@@ -13,11 +14,6 @@ namespace {
 
 // Column buffers are built for a band of output rows at a time, at most this many bytes.
 constexpr int64_t kColBytes = int64_t(8) << 20;
-
-int64_t band_rows(const Conv2dParams& p, size_t elem) {
-    const int64_t row_bytes = p.col_rows() * p.q * int64_t(elem);
-    return std::clamp<int64_t>(kColBytes / std::max<int64_t>(row_bytes, 1), 1, p.p);
-}
 
 // col[(c*R + r)*S + s][(pp - p0)*Q + qq] = x[c][h][w] for output rows [p0, p1); x is one image's
 // channels of one group (C/g planes of H x W).
@@ -76,33 +72,11 @@ void col2im_add(const Conv2dParams& p, const T* col, int64_t p0, int64_t p1, T* 
 
 template <typename T>
 void conv2d_forward_cpu(const Conv2dParams& p, const T* x, const T* w, const T* bias, T* y) {
-    const int64_t kg = p.k_per_group(), cg = p.c_per_group(), pq = p.p * p.q;
-    const int64_t band = band_rows(p, sizeof(T));
+    const int64_t pq = p.p * p.q, band = conv_plan::band_rows(p, sizeof(T), kColBytes);
     std::vector<T> col(p.is_pointwise() ? 0 : size_t(p.col_rows() * band * p.q));
-    for (int64_t n = 0; n < p.n; ++n)
-        for (int64_t g = 0; g < p.groups; ++g) {
-            const T* xg = x + (n * p.c + g * cg) * p.h * p.w;
-            const T* wg = w + g * kg * p.col_rows();
-            T* yg = y + (n * p.k + g * kg) * pq;
-            GemmParams gp;
-            gp.m = kg;
-            gp.k = p.col_rows();
-            gp.lda = p.col_rows();
-            gp.ldc = pq;
-            if (p.is_pointwise()) {  // y_g = w_g @ x_g: no copy at all
-                gp.n = pq;
-                gp.ldb = p.h * p.w;
-                gemm_cpu<T>(gp, wg, xg, yg);
-                continue;
-            }
-            for (int64_t p0 = 0; p0 < p.p; p0 += band) {
-                const int64_t p1 = std::min(p.p, p0 + band);
-                im2col(p, xg, p0, p1, col.data());
-                gp.n = (p1 - p0) * p.q;
-                gp.ldb = gp.n;
-                gemm_cpu<T>(gp, wg, col.data(), yg + p0 * p.q);
-            }
-        }
+    conv_plan::forward(
+        p, band, x, w, y, col.data(), [&](const T* xg, int64_t p0, int64_t p1, T* c) { im2col(p, xg, p0, p1, c); },
+        [](const GemmParams& gp, const T* a, const T* b, T* c) { gemm_cpu<T>(gp, a, b, c); });
     if (bias || p.act != Act::None) {  // the epilogue: y = act(y + bias), one pass
         parallel_for(0, p.n * p.k, std::max<int64_t>(1, 32768 / std::max<int64_t>(pq, 1)), [&](int64_t b, int64_t e) {
             for (int64_t i = b; i < e; ++i) {
@@ -116,76 +90,25 @@ void conv2d_forward_cpu(const Conv2dParams& p, const T* x, const T* w, const T* 
 
 template <typename T>
 void conv2d_backward_input_cpu(const Conv2dParams& p, const T* dy, const T* w, T* dx) {
-    const int64_t kg = p.k_per_group(), cg = p.c_per_group(), pq = p.p * p.q;
-    const int64_t band = band_rows(p, sizeof(T));
+    const int64_t band = conv_plan::band_rows(p, sizeof(T), kColBytes);
     std::vector<T> col(p.is_pointwise() ? 0 : size_t(p.col_rows() * band * p.q));
-    if (!p.is_pointwise()) std::fill(dx, dx + p.n * p.c * p.h * p.w, T(0));
-    for (int64_t n = 0; n < p.n; ++n)
-        for (int64_t g = 0; g < p.groups; ++g) {
-            T* dxg = dx + (n * p.c + g * cg) * p.h * p.w;
-            const T* wg = w + g * kg * p.col_rows();
-            const T* dyg = dy + (n * p.k + g * kg) * pq;
-            // dcol = w_g^T (col_rows x kg) @ dy_g (kg x cols)
-            GemmParams gp;
-            gp.m = p.col_rows();
-            gp.k = kg;
-            gp.trans_a = true;
-            gp.lda = p.col_rows();
-            gp.ldb = pq;
-            if (p.is_pointwise()) {
-                gp.n = pq;
-                gp.ldc = pq;
-                gemm_cpu<T>(gp, wg, dyg, dxg);
-                continue;
-            }
-            for (int64_t p0 = 0; p0 < p.p; p0 += band) {
-                const int64_t p1 = std::min(p.p, p0 + band);
-                gp.n = (p1 - p0) * p.q;
-                gp.ldc = gp.n;
-                gemm_cpu<T>(gp, wg, dyg + p0 * p.q, col.data());
-                col2im_add(p, col.data(), p0, p1, dxg);
-            }
-        }
+    conv_plan::backward_input(
+        p, band, dy, w, dx, col.data(),
+        [&](const T* c, int64_t p0, int64_t p1, T* dxg, bool first_band) {
+            if (first_band) std::fill(dxg, dxg + p.c_per_group() * p.h * p.w, T(0));
+            col2im_add(p, c, p0, p1, dxg);
+        },
+        [](const GemmParams& gp, const T* a, const T* b, T* c) { gemm_cpu<T>(gp, a, b, c); });
 }
 
 template <typename T>
 void conv2d_backward_weight_cpu(const Conv2dParams& p, const T* x, const T* dy, T* dw, T* db) {
-    const int64_t kg = p.k_per_group(), cg = p.c_per_group(), pq = p.p * p.q;
-    const int64_t band = band_rows(p, sizeof(T));
+    const int64_t pq = p.p * p.q, band = conv_plan::band_rows(p, sizeof(T), kColBytes);
     std::vector<T> col(p.is_pointwise() ? 0 : size_t(p.col_rows() * band * p.q));
-    for (int64_t g = 0; g < p.groups; ++g) {
-        T* dwg = dw + g * kg * p.col_rows();
-        bool first = true;
-        for (int64_t n = 0; n < p.n; ++n) {
-            const T* xg = x + (n * p.c + g * cg) * p.h * p.w;
-            const T* dyg = dy + (n * p.k + g * kg) * pq;
-            // dw_g (kg x col_rows) (+)= dy_g (kg x cols) @ col^T (cols x col_rows)
-            GemmParams gp;
-            gp.m = kg;
-            gp.n = p.col_rows();
-            gp.trans_b = true;
-            gp.lda = pq;
-            gp.ldc = p.col_rows();
-            if (p.is_pointwise()) {
-                gp.k = pq;
-                gp.ldb = p.h * p.w;
-                gp.beta = first ? 0.0 : 1.0;
-                gemm_cpu<T>(gp, dyg, xg, dwg);
-                first = false;
-                continue;
-            }
-            for (int64_t p0 = 0; p0 < p.p; p0 += band) {
-                const int64_t p1 = std::min(p.p, p0 + band);
-                im2col(p, xg, p0, p1, col.data());
-                gp.k = (p1 - p0) * p.q;
-                gp.ldb = gp.k;
-                gp.beta = first ? 0.0 : 1.0;
-                gemm_cpu<T>(gp, dyg + p0 * p.q, col.data(), dwg);
-                first = false;
-            }
-        }
-        if (first) std::fill(dwg, dwg + kg * p.col_rows(), T(0));  // an empty batch
-    }
+    const bool any = conv_plan::backward_weight(
+        p, band, x, dy, dw, col.data(), [&](const T* xg, int64_t p0, int64_t p1, T* c) { im2col(p, xg, p0, p1, c); },
+        [](const GemmParams& gp, const T* a, const T* b, T* c) { gemm_cpu<T>(gp, a, b, c); });
+    if (!any) std::fill(dw, dw + p.k * p.col_rows(), T(0));  // an empty batch
     if (db) {
         // Per channel, images then pixels in order, accumulated in double: deterministic and
         // accurate for the 4M-pixel sums of a batch of 1024 x 512 images.

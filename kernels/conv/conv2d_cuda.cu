@@ -9,6 +9,7 @@
 #include "core/cuda/cuda_types.cuh"
 #include "core/cuda/launch.cuh"
 #include "kernels/conv/conv2d.h"
+#include "kernels/conv/conv2d_gemm_plan.h"
 #include "kernels/conv/conv_backend.h"
 #include "kernels/linalg/gemm.h"
 
@@ -23,10 +24,6 @@ using cuda::dacc_t;
 // the GEMMs need enough columns to fill the device).
 constexpr int64_t kColBytes = int64_t(64) << 20;
 
-int64_t band_rows(const Conv2dParams& p, size_t elem) {
-    const int64_t row_bytes = p.col_rows() * p.q * int64_t(elem);
-    return std::max<int64_t>(1, std::min<int64_t>(p.p, kColBytes / std::max<int64_t>(row_bytes, 1)));
-}
 
 // One thread per column element: col[row][(pp - p0) * Q + qq].
 template <typename T>
@@ -111,34 +108,16 @@ void conv2d_forward_cuda(const Conv2dParams& p, const T* x, const T* w, const T*
     if (conv2d_forward_implicit_gemm_cuda<T>(p, x, w, bias, y, st)) return;
     using D = cuda::device_t<T>;
     const cudaStream_t stream = to_cuda(st.handle);
-    const int64_t kg = p.k_per_group(), cg = p.c_per_group(), pq = p.p * p.q, band = band_rows(p, sizeof(T));
+    const int64_t pq = p.p * p.q, band = conv_plan::band_rows(p, sizeof(T), kColBytes);
     Tensor col = p.is_pointwise() ? Tensor() : workspace<T>(p.col_rows() * band * p.q);
-    for (int64_t n = 0; n < p.n; ++n)
-        for (int64_t g = 0; g < p.groups; ++g) {
-            const T* xg = x + (n * p.c + g * cg) * p.h * p.w;
-            const T* wg = w + g * kg * p.col_rows();
-            T* yg = y + (n * p.k + g * kg) * pq;
-            GemmParams gp;
-            gp.m = kg;
-            gp.k = p.col_rows();
-            gp.lda = p.col_rows();
-            gp.ldc = pq;
-            if (p.is_pointwise()) {
-                gp.n = pq;
-                gp.ldb = p.h * p.w;
-                gemm_cuda<T>(gp, wg, xg, yg, st);
-                continue;
-            }
-            for (int64_t p0 = 0; p0 < p.p; p0 += band) {
-                const int64_t p1 = std::min(p.p, p0 + band), cols = (p1 - p0) * p.q;
-                im2col_kernel<D><<<cuda::grid_for(p.col_rows() * cols), cuda::kBlock, 0, stream>>>(
-                    p, cuda::dev_ptr(xg), p0, p1, cuda::dev_ptr(col.data<T>()));
-                SEGCORE_CUDA_LAUNCH_CHECK();
-                gp.n = cols;
-                gp.ldb = cols;
-                gemm_cuda<T>(gp, wg, col.data<T>(), yg + p0 * p.q, st);
-            }
-        }
+    conv_plan::forward(
+        p, band, x, w, y, col.defined() ? col.data<T>() : nullptr,
+        [&](const T* xg, int64_t p0, int64_t p1, T* c) {
+            im2col_kernel<D><<<cuda::grid_for(p.col_rows() * (p1 - p0) * p.q), cuda::kBlock, 0, stream>>>(
+                p, cuda::dev_ptr(xg), p0, p1, cuda::dev_ptr(c));
+            SEGCORE_CUDA_LAUNCH_CHECK();
+        },
+        [&](const GemmParams& gp, const T* a, const T* b, T* c) { gemm_cuda<T>(gp, a, b, c, st); });
     if (bias || p.act != Act::None) {
         const int64_t total = p.n * p.k * pq;
         bias_act_kernel<D><<<cuda::grid_for(total), cuda::kBlock, 0, stream>>>(
@@ -153,36 +132,17 @@ template <typename T>
 void conv2d_backward_input_cuda(const Conv2dParams& p, const T* dy, const T* w, T* dx, Stream st) {
     using D = cuda::device_t<T>;
     const cudaStream_t stream = to_cuda(st.handle);
-    const int64_t kg = p.k_per_group(), cg = p.c_per_group(), pq = p.p * p.q, band = band_rows(p, sizeof(T));
+    const int64_t band = conv_plan::band_rows(p, sizeof(T), kColBytes);
     Tensor col = p.is_pointwise() ? Tensor() : workspace<T>(p.col_rows() * band * p.q);
-    for (int64_t n = 0; n < p.n; ++n)
-        for (int64_t g = 0; g < p.groups; ++g) {
-            T* dxg = dx + (n * p.c + g * cg) * p.h * p.w;
-            const T* wg = w + g * kg * p.col_rows();
-            const T* dyg = dy + (n * p.k + g * kg) * pq;
-            GemmParams gp;
-            gp.m = p.col_rows();
-            gp.k = kg;
-            gp.trans_a = true;
-            gp.lda = p.col_rows();
-            gp.ldb = pq;
-            if (p.is_pointwise()) {
-                gp.n = pq;
-                gp.ldc = pq;
-                gemm_cuda<T>(gp, wg, dyg, dxg, st);
-                continue;
-            }
-            for (int64_t p0 = 0; p0 < p.p; p0 += band) {
-                const int64_t p1 = std::min(p.p, p0 + band), cols = (p1 - p0) * p.q;
-                gp.n = cols;
-                gp.ldc = cols;
-                gemm_cuda<T>(gp, wg, dyg + p0 * p.q, col.data<T>(), st);
-                const int64_t elems = cg * p.h * p.w;
-                col2im_kernel<D><<<cuda::grid_for(elems), cuda::kBlock, 0, stream>>>(
-                    p, cuda::dev_ptr(col.data<T>()), p0, p1, cuda::dev_ptr(dxg), p0 != 0);
-                SEGCORE_CUDA_LAUNCH_CHECK();
-            }
-        }
+    conv_plan::backward_input(
+        p, band, dy, w, dx, col.defined() ? col.data<T>() : nullptr,
+        [&](const T* c, int64_t p0, int64_t p1, T* dxg, bool first_band) {
+            const int64_t elems = p.c_per_group() * p.h * p.w;
+            col2im_kernel<D><<<cuda::grid_for(elems), cuda::kBlock, 0, stream>>>(p, cuda::dev_ptr(c), p0, p1,
+                                                                                 cuda::dev_ptr(dxg), !first_band);
+            SEGCORE_CUDA_LAUNCH_CHECK();
+        },
+        [&](const GemmParams& gp, const T* a, const T* b, T* c) { gemm_cuda<T>(gp, a, b, c, st); });
     if (col.defined()) col.record_stream(st);
 }
 
@@ -190,42 +150,17 @@ template <typename T>
 void conv2d_backward_weight_cuda(const Conv2dParams& p, const T* x, const T* dy, T* dw, T* db, Stream st) {
     using D = cuda::device_t<T>;
     const cudaStream_t stream = to_cuda(st.handle);
-    const int64_t kg = p.k_per_group(), cg = p.c_per_group(), pq = p.p * p.q, band = band_rows(p, sizeof(T));
+    const int64_t pq = p.p * p.q, band = conv_plan::band_rows(p, sizeof(T), kColBytes);
     Tensor col = p.is_pointwise() ? Tensor() : workspace<T>(p.col_rows() * band * p.q);
-    if (p.n == 0) SEGCORE_CUDA_CHECK(cudaMemsetAsync(dw, 0, size_t(p.k * p.col_rows()) * sizeof(T), stream));
-    for (int64_t g = 0; g < p.groups; ++g) {
-        T* dwg = dw + g * kg * p.col_rows();
-        bool first = true;
-        for (int64_t n = 0; n < p.n; ++n) {
-            const T* xg = x + (n * p.c + g * cg) * p.h * p.w;
-            const T* dyg = dy + (n * p.k + g * kg) * pq;
-            GemmParams gp;
-            gp.m = kg;
-            gp.n = p.col_rows();
-            gp.trans_b = true;
-            gp.lda = pq;
-            gp.ldc = p.col_rows();
-            if (p.is_pointwise()) {
-                gp.k = pq;
-                gp.ldb = p.h * p.w;
-                gp.beta = first ? 0.0 : 1.0;
-                gemm_cuda<T>(gp, dyg, xg, dwg, st);
-                first = false;
-                continue;
-            }
-            for (int64_t p0 = 0; p0 < p.p; p0 += band) {
-                const int64_t p1 = std::min(p.p, p0 + band), cols = (p1 - p0) * p.q;
-                im2col_kernel<D><<<cuda::grid_for(p.col_rows() * cols), cuda::kBlock, 0, stream>>>(
-                    p, cuda::dev_ptr(xg), p0, p1, cuda::dev_ptr(col.data<T>()));
-                SEGCORE_CUDA_LAUNCH_CHECK();
-                gp.k = cols;
-                gp.ldb = cols;
-                gp.beta = first ? 0.0 : 1.0;
-                gemm_cuda<T>(gp, dyg + p0 * p.q, col.data<T>(), dwg, st);
-                first = false;
-            }
-        }
-    }
+    const bool any = conv_plan::backward_weight(
+        p, band, x, dy, dw, col.defined() ? col.data<T>() : nullptr,
+        [&](const T* xg, int64_t p0, int64_t p1, T* c) {
+            im2col_kernel<D><<<cuda::grid_for(p.col_rows() * (p1 - p0) * p.q), cuda::kBlock, 0, stream>>>(
+                p, cuda::dev_ptr(xg), p0, p1, cuda::dev_ptr(c));
+            SEGCORE_CUDA_LAUNCH_CHECK();
+        },
+        [&](const GemmParams& gp, const T* a, const T* b, T* c) { gemm_cuda<T>(gp, a, b, c, st); });
+    if (!any) SEGCORE_CUDA_CHECK(cudaMemsetAsync(dw, 0, size_t(p.k * p.col_rows()) * sizeof(T), stream));  // empty batch
     if (db) {
         bias_grad_kernel<D><<<unsigned(p.k), cuda::kBlock, 0, stream>>>(p.n, p.k, pq, cuda::dev_ptr(dy),
                                                                        cuda::dev_ptr(db));
