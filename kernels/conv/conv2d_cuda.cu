@@ -95,6 +95,17 @@ __global__ void bias_grad_kernel(int64_t n, int64_t k, int64_t pq, const T* __re
     if (threadIdx.x == 0) db[ch] = convert<T>(partial[0]);
 }
 
+// The im2col primitive of conv2d_gemm_plan.h on `stream`.
+template <typename T>
+auto im2col_launcher(const Conv2dParams& p, cudaStream_t stream) {
+    return [&p, stream](const T* xg, int64_t p0, int64_t p1, T* c) {
+        using D = cuda::device_t<T>;
+        im2col_kernel<D><<<cuda::grid_for(p.col_rows() * (p1 - p0) * p.q), cuda::kBlock, 0, stream>>>(
+            p, cuda::dev_ptr(xg), p0, p1, cuda::dev_ptr(c));
+        SEGCORE_CUDA_LAUNCH_CHECK();
+    };
+}
+
 template <typename T>
 Tensor workspace(int64_t elems) {
     return empty({elems}, {dtype_of<T>, Device::cuda(current_device())});
@@ -112,11 +123,7 @@ void conv2d_forward_cuda(const Conv2dParams& p, const T* x, const T* w, const T*
     Tensor col = p.is_pointwise() ? Tensor() : workspace<T>(p.col_rows() * band * p.q);
     conv_plan::forward(
         p, band, x, w, y, col.defined() ? col.data<T>() : nullptr,
-        [&](const T* xg, int64_t p0, int64_t p1, T* c) {
-            im2col_kernel<D><<<cuda::grid_for(p.col_rows() * (p1 - p0) * p.q), cuda::kBlock, 0, stream>>>(
-                p, cuda::dev_ptr(xg), p0, p1, cuda::dev_ptr(c));
-            SEGCORE_CUDA_LAUNCH_CHECK();
-        },
+        im2col_launcher<T>(p, stream),
         [&](const GemmParams& gp, const T* a, const T* b, T* c) { gemm_cuda<T>(gp, a, b, c, st); });
     if (bias || p.act != Act::None) {
         const int64_t total = p.n * p.k * pq;
@@ -154,11 +161,7 @@ void conv2d_backward_weight_cuda(const Conv2dParams& p, const T* x, const T* dy,
     Tensor col = p.is_pointwise() ? Tensor() : workspace<T>(p.col_rows() * band * p.q);
     const bool any = conv_plan::backward_weight(
         p, band, x, dy, dw, col.defined() ? col.data<T>() : nullptr,
-        [&](const T* xg, int64_t p0, int64_t p1, T* c) {
-            im2col_kernel<D><<<cuda::grid_for(p.col_rows() * (p1 - p0) * p.q), cuda::kBlock, 0, stream>>>(
-                p, cuda::dev_ptr(xg), p0, p1, cuda::dev_ptr(c));
-            SEGCORE_CUDA_LAUNCH_CHECK();
-        },
+        im2col_launcher<T>(p, stream),
         [&](const GemmParams& gp, const T* a, const T* b, T* c) { gemm_cuda<T>(gp, a, b, c, st); });
     if (!any) SEGCORE_CUDA_CHECK(cudaMemsetAsync(dw, 0, size_t(p.k * p.col_rows()) * sizeof(T), stream));  // empty batch
     if (db) {
