@@ -54,6 +54,8 @@ TEST_CASE("conv_transpose2d matches the scatter definition", "[kernels][conv_tra
         {{1, 4, 4, 4}, {4, 3, 3, 3}, ConvTranspose2dOptions::make(1, 1, 0, 1, 2), {1, 6, 4, 4}},  // groups
         {{2, 2, 5, 4}, {2, 3, 3, 2}, {{1, 2, 2, 1, 2, 1, 1}, 0, 1}, {2, 3, 5, 7}},             // mixed
         {{1, 1, 1, 1}, {1, 1, 1, 1}, ConvTranspose2dOptions::make(), {1, 1, 1, 1}},
+        {{2, 5, 4, 6}, {5, 1, 3, 3}, ConvTranspose2dOptions::make(2, 1, 1, 1, 5), {2, 5, 8, 12}},   // depthwise
+        {{1, 3, 5, 4}, {3, 2, 3, 3}, ConvTranspose2dOptions::make(1, 2, 0, 2, 3), {1, 6, 5, 4}},    // depthwise x2, atrous
     };
     uint32_t seed = 1;
     for (const C& c : cases) {
