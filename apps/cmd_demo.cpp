@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "apps/commands.h"
+#include "autograd/autocast.h"
 #include "autograd/functions.h"
 #include "autograd/grad_mode.h"
 #include "core/device.h"
@@ -24,6 +25,7 @@
 #include "data/synth.h"
 #include "data/transforms.h"
 #include "kernels/ops.h"
+#include "nn/grad_scaler.h"
 #include "nn/layers.h"
 #include "nn/optim/adam.h"
 #include "seg/metrics/metrics.h"
@@ -41,6 +43,7 @@ struct DemoOptions {
     int64_t epochs = 6, batch = 8, width = 16;
     double lr = 3e-3;
     uint64_t seed = 0;
+    std::string amp = "off";  // off, bf16, f16 (f16 adds dynamic loss scaling)
 };
 
 // Conv3x3 -> BN -> ReLU (the fused BN+ReLU kernel).
@@ -119,12 +122,18 @@ void run_demo(const DemoOptions& o) {
     nn::AdamOptions ao;
     ao.lr = o.lr;
     nn::Adam opt(net.parameters(), ao);
-    std::printf("segcore demo: %s, %lld parameters, %lld classes, batch %lld, Adam lr %g, on %s\n",
+    std::printf("segcore demo: %s, %lld parameters, %lld classes, batch %lld, Adam lr %g, on %s, amp %s\n",
                 net.type_name().c_str(), (long long)net.num_parameters(), (long long)classes, (long long)o.batch, o.lr,
-                device.str().c_str());
+                device.str().c_str(), o.amp.c_str());
 
     ops::CrossEntropyOptions ce;
     ce.ignore_index = ignore;
+    SEGCORE_CHECK(o.amp == "off" || o.amp == "bf16" || o.amp == "f16", "segcore demo: --amp must be off, bf16 or f16, got '",
+                  o.amp, "'");
+    const DType amp_dtype = o.amp == "f16" ? DType::F16 : (o.amp == "bf16" ? DType::BF16 : DType::F32);
+    nn::GradScalerOptions gso;
+    gso.enabled = o.amp == "f16";
+    nn::GradScaler scaler(gso);
     const seg::SegMetrics before = evaluate(net, val, classes, ignore, device);
     std::printf("  %-6s %10s %10s %10s %9s\n", "epoch", "train loss", "pixel acc", "mIoU", "time");
     std::printf("  %-6s %10s %9.1f%% %9.1f%%\n", "0", "-", 100 * before.pixel_accuracy, 100 * before.miou);
@@ -136,10 +145,16 @@ void run_demo(const DemoOptions& o) {
         double loss_sum = 0;
         int64_t steps = 0;
         while (train.next(b)) {
-            const Variable loss = F::cross_entropy(net(Variable(b.images)), b.labels, ce);  // fused
+            Variable loss;
+            {
+                // Mixed precision: convolutions in bf16/f16, the loss and BN statistics in f32.
+                F::AutocastGuard ac(amp_dtype, amp_dtype != DType::F32 && o.amp != "off");
+                loss = F::cross_entropy(net(Variable(b.images)), b.labels, ce);  // fused, f32
+            }
             opt.zero_grad();
-            loss.backward();
-            opt.step();
+            scaler.scale(loss).backward();  // scaling is a no-op unless f16
+            scaler.step(opt);               // skipped on the device if an f16 gradient overflowed
+            scaler.update();
             loss_sum += loss.item();
             ++steps;
         }
@@ -170,6 +185,9 @@ void add_demo_command(CLI::App& app) {
     cmd->add_option("--width", o->width, "channels of the first stage")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--lr", o->lr, "Adam learning rate")->capture_default_str();
     cmd->add_option("--seed", o->seed, "seed for the data and the weights")->capture_default_str();
+    cmd->add_option("--amp", o->amp, "mixed precision: off, bf16, or f16 (with dynamic loss scaling)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"off", "bf16", "f16"}));
     cmd->callback([o] { run_demo(*o); });
 }
 
