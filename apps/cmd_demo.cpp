@@ -130,7 +130,7 @@ void run_demo(const DemoOptions& o) {
     ce.ignore_index = ignore;
     SEGCORE_CHECK(o.amp == "off" || o.amp == "bf16" || o.amp == "f16", "segcore demo: --amp must be off, bf16 or f16, got '",
                   o.amp, "'");
-    const DType amp_dtype = o.amp == "f16" ? DType::F16 : (o.amp == "bf16" ? DType::BF16 : DType::F32);
+    const DType amp_dtype = o.amp == "f16" ? DType::F16 : DType::BF16;  // unused when off
     nn::GradScalerOptions gso;
     gso.enabled = o.amp == "f16";
     nn::GradScaler scaler(gso);
@@ -148,7 +148,7 @@ void run_demo(const DemoOptions& o) {
             Variable loss;
             {
                 // Mixed precision: convolutions in bf16/f16, the loss and BN statistics in f32.
-                F::AutocastGuard ac(amp_dtype, amp_dtype != DType::F32 && o.amp != "off");
+                F::AutocastGuard ac(amp_dtype, /*enabled=*/o.amp != "off");
                 loss = F::cross_entropy(net(Variable(b.images)), b.labels, ce);  // fused, f32
             }
             opt.zero_grad();
