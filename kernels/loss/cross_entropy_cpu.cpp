@@ -167,15 +167,7 @@ void cross_entropy_forward_cpu(const CrossEntropyParams& p, const T* x, const L*
 #define SEGCORE_INSTANTIATE(T, L, S)                                                                                  \
     template void cross_entropy_forward_cpu<T, L, S>(const CrossEntropyParams&, const T*, const L*, const S*, S*, S*, \
                                                      T*, S*, int64_t*);
-#define SEGCORE_INSTANTIATE_LABELS(T, S) \
-    SEGCORE_INSTANTIATE(T, int64_t, S)   \
-    SEGCORE_INSTANTIATE(T, int32_t, S)   \
-    SEGCORE_INSTANTIATE(T, uint8_t, S)
-SEGCORE_INSTANTIATE_LABELS(float, float)
-SEGCORE_INSTANTIATE_LABELS(double, double)
-SEGCORE_INSTANTIATE_LABELS(Half, float)
-SEGCORE_INSTANTIATE_LABELS(BFloat16, float)
-#undef SEGCORE_INSTANTIATE_LABELS
+SEGCORE_PIXEL_LOSS_INSTANTIATE(SEGCORE_INSTANTIATE)
 #undef SEGCORE_INSTANTIATE
 
 }  // namespace segcore::kernels

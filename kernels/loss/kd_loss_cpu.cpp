@@ -87,15 +87,7 @@ void kd_loss_forward_cpu(const KdParams& p, const T* s, const T* t, const L* lab
 
 #define SEGCORE_INSTANTIATE(T, L, S) \
     template void kd_loss_forward_cpu<T, L, S>(const KdParams&, const T*, const T*, const L*, S*, T*, S*);
-#define SEGCORE_INSTANTIATE_LABELS(T, S) \
-    SEGCORE_INSTANTIATE(T, int64_t, S)   \
-    SEGCORE_INSTANTIATE(T, int32_t, S)   \
-    SEGCORE_INSTANTIATE(T, uint8_t, S)
-SEGCORE_INSTANTIATE_LABELS(float, float)
-SEGCORE_INSTANTIATE_LABELS(double, double)
-SEGCORE_INSTANTIATE_LABELS(Half, float)
-SEGCORE_INSTANTIATE_LABELS(BFloat16, float)
-#undef SEGCORE_INSTANTIATE_LABELS
+SEGCORE_PIXEL_LOSS_INSTANTIATE(SEGCORE_INSTANTIATE)
 #undef SEGCORE_INSTANTIATE
 
 }  // namespace segcore::kernels

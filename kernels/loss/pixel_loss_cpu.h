@@ -29,3 +29,11 @@ inline A max_nan(A m, A v) {
 }
 
 }  // namespace segcore::kernels::pixel_cpu
+
+// Instantiates M(T, L, S) for every logits dtype T (with its loss dtype S) and label dtype L the
+// per-pixel losses support.
+#define SEGCORE_PIXEL_LOSS_INSTANTIATE(M)                                                            \
+    M(float, int64_t, float) M(float, int32_t, float) M(float, uint8_t, float)                       \
+    M(double, int64_t, double) M(double, int32_t, double) M(double, uint8_t, double)                 \
+    M(Half, int64_t, float) M(Half, int32_t, float) M(Half, uint8_t, float)                          \
+    M(BFloat16, int64_t, float) M(BFloat16, int32_t, float) M(BFloat16, uint8_t, float)
