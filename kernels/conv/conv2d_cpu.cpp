@@ -6,6 +6,7 @@
 #include "core/parallel.h"
 #include "kernels/conv/conv2d.h"
 #include "kernels/conv/conv2d_gemm_plan.h"
+#include "kernels/conv/conv_window.h"
 #include "kernels/linalg/gemm.h"
 
 namespace segcore::kernels {
@@ -25,6 +26,8 @@ void im2col(const Conv2dParams& p, const T* x, int64_t p0, int64_t p1, T* col) {
             const int64_t s = row % p.s, r = (row / p.s) % p.r, c = row / (p.s * p.r);
             const T* xc = x + c * p.h * p.w;
             T* out = col + row * cols;
+            int64_t qlo, qhi;  // the columns whose tap lands inside the row; the rest are padding
+            valid_range(p.w, p.q, p.stride_w, p.pad_w, s * p.dil_w, qlo, qhi);
             for (int64_t pp = p0; pp < p1; ++pp) {
                 const int64_t h = pp * p.stride_h - p.pad_h + r * p.dil_h;
                 T* o = out + (pp - p0) * p.q;
@@ -32,11 +35,12 @@ void im2col(const Conv2dParams& p, const T* x, int64_t p0, int64_t p1, T* col) {
                     std::fill(o, o + p.q, T(0));
                     continue;
                 }
-                const T* xr = xc + h * p.w;
-                for (int64_t qq = 0; qq < p.q; ++qq) {
-                    const int64_t w = qq * p.stride_w - p.pad_w + s * p.dil_w;
-                    o[qq] = (w >= 0 && w < p.w) ? xr[w] : T(0);
-                }
+                const T* xr = xc + h * p.w - p.pad_w + s * p.dil_w;  // xr[qq * stride_w] is the tap
+                std::fill(o, o + qlo, T(0));
+                if (p.stride_w == 1) std::copy(xr + qlo, xr + qhi + 1, o + qlo);
+                else
+                    for (int64_t qq = qlo; qq <= qhi; ++qq) o[qq] = xr[qq * p.stride_w];
+                std::fill(o + qhi + 1, o + p.q, T(0));
             }
         }
     });
@@ -53,15 +57,17 @@ void col2im_add(const Conv2dParams& p, const T* col, int64_t p0, int64_t p1, T* 
             for (int64_t r = 0; r < p.r; ++r)
                 for (int64_t s = 0; s < p.s; ++s) {
                     const T* in = col + ((c * p.r + r) * p.s + s) * cols;
+                    int64_t qlo, qhi;
+                    valid_range(p.w, p.q, p.stride_w, p.pad_w, s * p.dil_w, qlo, qhi);
                     for (int64_t pp = p0; pp < p1; ++pp) {
                         const int64_t h = pp * p.stride_h - p.pad_h + r * p.dil_h;
                         if (h < 0 || h >= p.h) continue;
                         const T* i = in + (pp - p0) * p.q;
-                        T* dr = dxc + h * p.w;
-                        for (int64_t qq = 0; qq < p.q; ++qq) {
-                            const int64_t w = qq * p.stride_w - p.pad_w + s * p.dil_w;
-                            if (w >= 0 && w < p.w) dr[w] += i[qq];
-                        }
+                        T* dr = dxc + h * p.w - p.pad_w + s * p.dil_w;  // dr[qq * stride_w] is the tap
+                        if (p.stride_w == 1)
+                            for (int64_t qq = qlo; qq <= qhi; ++qq) dr[qq] += i[qq];
+                        else
+                            for (int64_t qq = qlo; qq <= qhi; ++qq) dr[qq * p.stride_w] += i[qq];
                     }
                 }
         }

@@ -1,40 +1,48 @@
 // CPU reference for depthwise conv2d (kernels/conv/depthwise_conv2d.h): direct loops, parallel
 // over planes (forward, input gradient) or filters (weight gradient).
-#include <Eigen/Core>
 #include <algorithm>
 #include <vector>
 
 #include "core/parallel.h"
+#include "kernels/conv/conv_window.h"
 #include "kernels/conv/depthwise_conv2d.h"
 
 namespace segcore::kernels {
 
 namespace {
-// The range of output indices p with 0 <= p*stride - pad + r*dil < size (so the row is inside).
-inline void valid_range(int64_t size, int64_t out, int64_t stride, int64_t pad, int64_t off, int64_t& lo, int64_t& hi) {
-    // p*stride >= pad - off  and  p*stride <= size - 1 + pad - off
-    const int64_t a = pad - off, b = size - 1 + pad - off;
-    lo = a <= 0 ? 0 : (a + stride - 1) / stride;
-    hi = b < 0 ? -1 : std::min(out - 1, b / stride);
-}
-
-// Calls row(tap, pp, base, qlo, qhi) for every filter tap (tap = r * S + s) and every output row
-// pp that tap reaches, with the columns [qlo, qhi] it reaches: output (pp, qq) reads input offset
+// Calls row(tap, pp, base, qlo, qhi) for every output row pp and every filter tap (tap = r * S + s)
+// that reaches it, with the columns [qlo, qhi] the tap reaches: output (pp, qq) reads input offset
 // base + qq * stride_w of the plane. Offsets stay integers: a padded row's start lies before the
-// plane. All three passes are this loop nest with a different row operation.
+// plane. Row-outer order keeps one output row and R input rows in L1 while all taps visit them
+// (tap-outer sweeps the whole plane R*S times). All three passes are this loop nest with a
+// different row operation.
 template <typename Row>
-void for_each_tap_row(const Conv2dParams& p, Row&& row) {
-    for (int64_t r = 0; r < p.r; ++r) {
-        int64_t plo, phi;
-        valid_range(p.h, p.p, p.stride_h, p.pad_h, r * p.dil_h, plo, phi);
-        for (int64_t s = 0; s < p.s; ++s) {
-            int64_t qlo, qhi;
-            valid_range(p.w, p.q, p.stride_w, p.pad_w, s * p.dil_w, qlo, qhi);
-            if (qlo > qhi) continue;
-            for (int64_t pp = plo; pp <= phi; ++pp)
-                row(r * p.s + s, pp, (pp * p.stride_h - p.pad_h + r * p.dil_h) * p.w - p.pad_w + s * p.dil_w, qlo, qhi);
+void for_each_row_tap(const Conv2dParams& p, Row&& row) {
+    int64_t qlo[64], qhi[64];  // per filter column; wider filters take the slow path below
+    const bool cached = p.s <= 64;
+    for (int64_t s = 0; cached && s < p.s; ++s) valid_range(p.w, p.q, p.stride_w, p.pad_w, s * p.dil_w, qlo[s], qhi[s]);
+    for (int64_t pp = 0; pp < p.p; ++pp) {
+        for (int64_t r = 0; r < p.r; ++r) {
+            const int64_t ih = pp * p.stride_h - p.pad_h + r * p.dil_h;
+            if (ih < 0 || ih >= p.h) continue;
+            for (int64_t s = 0; s < p.s; ++s) {
+                int64_t lo, hi;
+                if (cached) lo = qlo[s], hi = qhi[s];
+                else valid_range(p.w, p.q, p.stride_w, p.pad_w, s * p.dil_w, lo, hi);
+                if (lo <= hi) row(r * p.s + s, pp, ih * p.w - p.pad_w + s * p.dil_w, lo, hi);
+            }
         }
     }
+}
+
+// y[q] += a * x[q * stride] for q in [lo, hi]; the unit-stride case gets its own loop so the
+// compiler vectorises it without a runtime stride check.
+template <typename T>
+inline void strided_axpy(T a, const T* x, int64_t stride, T* y, int64_t lo, int64_t hi) {
+    if (stride == 1)
+        for (int64_t q = lo; q <= hi; ++q) y[q] += a * x[q];
+    else
+        for (int64_t q = lo; q <= hi; ++q) y[q] += a * x[q * stride];
 }
 }  // namespace
 
@@ -49,11 +57,9 @@ void depthwise_conv2d_forward_cpu(const Conv2dParams& p, const T* x, const T* w,
             T* yk = y + plane * p.p * p.q;
             const T b0 = bias ? bias[k] : T(0);
             for (int64_t i = 0; i < p.p * p.q; ++i) yk[i] = b0;
-            // Tap-outer loops: for a fixed tap the inner loop is a strided axpy over a row.
-            for_each_tap_row(p, [&](int64_t tap, int64_t pp, int64_t base, int64_t qlo, int64_t qhi) {
-                const T wv = wk[tap];
-                T* yr = yk + pp * p.q;
-                for (int64_t qq = qlo; qq <= qhi; ++qq) yr[qq] += wv * xc[base + qq * p.stride_w];
+            // For a fixed tap the inner loop is a strided axpy over an output row.
+            for_each_row_tap(p, [&](int64_t tap, int64_t pp, int64_t base, int64_t qlo, int64_t qhi) {
+                strided_axpy(wk[tap], xc + base, p.stride_w, yk + pp * p.q, qlo, qhi);
             });
             if (p.act != Act::None)
                 for (int64_t i = 0; i < p.p * p.q; ++i) yk[i] = act_forward(p.act, yk[i]);
@@ -74,10 +80,13 @@ void depthwise_conv2d_backward_input_cpu(const Conv2dParams& p, const T* dy, con
                 const int64_t k = c * m + j;
                 const T* dyk = dy + (n * p.k + k) * p.p * p.q;
                 const T* wk = w + k * p.r * p.s;
-                for_each_tap_row(p, [&](int64_t tap, int64_t pp, int64_t base, int64_t qlo, int64_t qhi) {
+                for_each_row_tap(p, [&](int64_t tap, int64_t pp, int64_t base, int64_t qlo, int64_t qhi) {
                     const T wv = wk[tap];
                     const T* g = dyk + pp * p.q;
-                    for (int64_t qq = qlo; qq <= qhi; ++qq) dxc[base + qq * p.stride_w] += wv * g[qq];
+                    if (p.stride_w == 1)
+                        for (int64_t qq = qlo; qq <= qhi; ++qq) dxc[base + qq] += wv * g[qq];
+                    else
+                        for (int64_t qq = qlo; qq <= qhi; ++qq) dxc[base + qq * p.stride_w] += wv * g[qq];
                 });
             }
         }
@@ -89,19 +98,29 @@ void depthwise_conv2d_backward_weight_cpu(const Conv2dParams& p, const T* x, con
     const int64_t m = p.k / p.c;
     parallel_for(0, p.k, 1, [&](int64_t b, int64_t e) {
         for (int64_t k = b; k < e; ++k) {
-            // Per tap, row by row: a vectorised dot product in T (Eigen), summed in double in a
-            // fixed order (taps, images, rows) — fast and still deterministic.
+            // Per tap, one lane per output column accumulates over the rows of a plane in T (a
+            // vectorised multiply-add, no horizontal sums in the inner loop); each plane's lanes are
+            // then summed into one double per tap in a fixed order — fast and deterministic.
             std::vector<double> acc(static_cast<size_t>(p.r * p.s), 0.0);  // one sum per tap, any filter size
+            std::vector<T> lanes(static_cast<size_t>(p.r * p.s * p.q));
             for (int64_t n = 0; n < p.n; ++n) {
                 const T* xc = x + (n * p.c + k / m) * p.h * p.w;
                 const T* g = dy + (n * p.k + k) * p.p * p.q;
-                for_each_tap_row(p, [&](int64_t tap, int64_t pp, int64_t base, int64_t qlo, int64_t qhi) {
-                    const int64_t len = qhi - qlo + 1;
-                    const Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>> gv(g + pp * p.q + qlo, len);
-                    const Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>, 0, Eigen::InnerStride<>> xv(
-                        xc + base + qlo * p.stride_w, len, Eigen::InnerStride<>(p.stride_w));
-                    acc[size_t(tap)] += double(gv.dot(xv));
+                std::fill(lanes.begin(), lanes.end(), T(0));
+                for_each_row_tap(p, [&](int64_t tap, int64_t pp, int64_t base, int64_t qlo, int64_t qhi) {
+                    T* lane = lanes.data() + tap * p.q;
+                    const T* gr = g + pp * p.q;
+                    if (p.stride_w == 1)
+                        for (int64_t qq = qlo; qq <= qhi; ++qq) lane[qq] += gr[qq] * xc[base + qq];
+                    else
+                        for (int64_t qq = qlo; qq <= qhi; ++qq) lane[qq] += gr[qq] * xc[base + qq * p.stride_w];
                 });
+                for (int64_t t = 0; t < p.r * p.s; ++t) {
+                    const T* lane = lanes.data() + t * p.q;
+                    double sum = 0;
+                    for (int64_t qq = 0; qq < p.q; ++qq) sum += double(lane[qq]);
+                    acc[size_t(t)] += sum;
+                }
             }
             for (int64_t t = 0; t < p.r * p.s; ++t) dw[k * p.r * p.s + t] = T(acc[size_t(t)]);
             if (db) {
