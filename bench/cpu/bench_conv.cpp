@@ -69,9 +69,18 @@ void BM_batch_norm_train(benchmark::State& state) {
     bench::set_bytes(state, 3.0 * double(x.nbytes()));  // read twice (stats, apply), write once
 }
 
+void BM_batch_norm_backward(benchmark::State& state) {
+    const Tensor x = randn({2, 64, 180, 240}), dy = randn({2, 64, 180, 240});
+    const Tensor g = ones({64}), b = zeros({64}), mean = zeros({64}), invstd = ones({64});
+    for (auto _ : state)
+        benchmark::DoNotOptimize(ops::batch_norm_backward(dy, x, mean, invstd, g, b, true, kernels::Act::Relu).dx);
+    bench::set_bytes(state, 5.0 * double(x.nbytes()));  // x, dy read twice; dx written once
+}
+
 }  // namespace
 
 BENCHMARK(BM_conv2d_forward)->DenseRange(0, 4)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_conv2d_backward)->DenseRange(0, 4)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_equivalent_gemm)->DenseRange(0, 3)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_batch_norm_train)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_batch_norm_backward)->Unit(benchmark::kMillisecond)->UseRealTime();
