@@ -18,6 +18,22 @@ std::string LoadReport::str() const {
     return os.str();
 }
 
+namespace {
+thread_local ModuleCallObserver* t_observer = nullptr;
+}
+
+ObserveModuleCalls::ObserveModuleCalls(ModuleCallObserver* obs) : prev_(t_observer) { t_observer = obs; }
+ObserveModuleCalls::~ObserveModuleCalls() { t_observer = prev_; }
+
+Variable Module::operator()(const Variable& x) {
+    ModuleCallObserver* obs = t_observer;
+    if (!obs) return forward(x);
+    obs->on_enter(*this, x);
+    Variable y = forward(x);
+    obs->on_exit(*this, x, y);
+    return y;
+}
+
 Variable Module::forward(const Variable&) {
     SEGCORE_THROW(type_name_, " has no single-input forward(); call its own forward method");
 }

@@ -38,6 +38,30 @@ struct LoadReport {
 
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
+class Module;
+
+// Sees every module call made through Module::operator() on this thread while installed (model
+// summaries, profilers). Modules call their children through operator(), never forward()
+// directly, so nested layers are seen too; on_exit runs after the child's own children.
+class ModuleCallObserver {
+public:
+    virtual ~ModuleCallObserver() = default;
+    virtual void on_enter(Module&, const Variable& /*input*/) {}
+    virtual void on_exit(Module& m, const Variable& input, const Variable& output) = 0;
+};
+
+// Installs an observer for the current thread for the guard's lifetime (restores the previous one).
+class ObserveModuleCalls {
+public:
+    explicit ObserveModuleCalls(ModuleCallObserver* obs);
+    ~ObserveModuleCalls();
+    ObserveModuleCalls(const ObserveModuleCalls&) = delete;
+    ObserveModuleCalls& operator=(const ObserveModuleCalls&) = delete;
+
+private:
+    ModuleCallObserver* prev_;
+};
+
 class Module {
 public:
     explicit Module(std::string type_name) : type_name_(std::move(type_name)) {}
@@ -48,7 +72,8 @@ public:
     // The single-input forward most layers have; modules with other signatures define their own
     // forward and leave this one throwing.
     virtual Variable forward(const Variable& x);
-    Variable operator()(const Variable& x) { return forward(x); }
+    // forward(x), reported to the thread's ModuleCallObserver when one is installed.
+    Variable operator()(const Variable& x);
 
     const std::string& type_name() const { return type_name_; }
 

@@ -18,7 +18,7 @@ void Sequential::push_back(std::shared_ptr<Module> m) {
 
 Variable Sequential::forward(const Variable& x) {
     Variable y = x;
-    for (auto& m : layers_) y = m->forward(y);
+    for (auto& m : layers_) y = (*m)(y);  // operator(): observers see each layer
     return y;
 }
 

@@ -26,7 +26,7 @@ public:
         steps = register_buffer("num_batches_tracked", zeros({}, {DType::I64}));
         scratch = register_buffer("scratch", zeros({c}), /*persistent=*/false);
     }
-    Variable forward(const Variable& x) override { return F::mul(fc->forward(x), scale); }
+    Variable forward(const Variable& x) override { return F::mul((*fc)(x), scale); }
     std::shared_ptr<Linear> fc;
     Variable scale, running, steps, scratch;
 };
@@ -39,7 +39,7 @@ public:
                                            std::make_shared<Block>(4), std::make_shared<ReLU>(), std::make_shared<Block>(4)}));
         head = register_module("head", std::make_shared<Linear>(4, 2, /*bias=*/false));
     }
-    Variable forward(const Variable& x) override { return head->forward(body->forward(stem->forward(x))); }
+    Variable forward(const Variable& x) override { return (*head)((*body)((*stem)(x))); }
     std::shared_ptr<Linear> stem, head;
     std::shared_ptr<Sequential> body;
 };
@@ -238,4 +238,31 @@ TEST_CASE("Dropout: inverted scaling in training, identity in eval, seeded mask"
     const Variable out = d(leaf);
     F::sum(out).backward();
     REQUIRE_CLOSE(leaf.grad(), out.data(), (test::Tolerance{1e-6, 0}));
+}
+
+TEST_CASE("a ModuleCallObserver sees every call through operator(), innermost first on exit", "[nn][module]") {
+    struct Recorder : ModuleCallObserver {
+        std::vector<std::string> entered, exited;
+        std::vector<Shape> shapes;
+        void on_enter(Module& m, const Variable&) override { entered.push_back(m.type_name()); }
+        void on_exit(Module& m, const Variable&, const Variable& y) override {
+            exited.push_back(m.type_name());
+            shapes.push_back(y.data().shape());
+        }
+    };
+    Net net;
+    const Variable x(randn({5, 3}));
+    Recorder rec;
+    {
+        ObserveModuleCalls guard(&rec);
+        net(x);
+    }
+    const std::vector<std::string> exited = {"Linear", "Linear", "Block", "ReLU", "Linear", "Block", "Sequential",
+                                             "Linear", "Net"};
+    CHECK(rec.exited == exited);
+    CHECK(rec.entered.front() == "Net");
+    CHECK(rec.entered.size() == exited.size());
+    CHECK(rec.shapes.back() == Shape{5, 2});
+    net(x);  // the guard is gone: nothing more is recorded
+    CHECK(rec.exited.size() == exited.size());
 }
