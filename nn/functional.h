@@ -20,4 +20,12 @@ Variable dropout(const Variable& x, double p, bool training, Generator* gen = nu
 // by 1 / (1 - p); identity in eval or with p == 0 (kernels/dropout/dropout.h).
 Variable dropout2d(const Variable& x, double p, bool training, Generator* gen = nullptr);
 
+// Zero padding of the last two dims of (N, C, H, W): `left`/`right` columns and `top`/`bottom`
+// rows (each >= 0), like F.pad(x, (left, right, top, bottom)). The gradient is the centre crop.
+// U-Net-style decoders use it to bring an up-sampled map to its skip connection's odd size.
+Variable pad2d(const Variable& x, int64_t left, int64_t right, int64_t top, int64_t bottom);
+
+// Bilinear resize of (N, C, H, W) to (h, w) with align_corners = false (torchvision's heads).
+Variable resize_bilinear(const Variable& x, int64_t h, int64_t w);
+
 }  // namespace segcore::nn::functional

@@ -22,6 +22,15 @@ Variable Sequential::forward(const Variable& x) {
     return y;
 }
 
+ModuleList::ModuleList(std::vector<std::shared_ptr<Module>> modules) : Module("ModuleList") {
+    for (auto& m : modules) push_back(std::move(m));
+}
+
+void ModuleList::push_back(std::shared_ptr<Module> m) {
+    register_module(std::to_string(modules_.size()), m);
+    modules_.push_back(std::move(m));
+}
+
 Dropout::Dropout(double p, Generator* gen) : Module("Dropout"), p(p), gen_(gen) {
     SEGCORE_CHECK(p >= 0.0 && p <= 1.0, "Dropout: p must be in [0, 1], got ", p);
 }

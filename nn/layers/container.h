@@ -21,6 +21,21 @@ private:
     std::vector<std::shared_ptr<Module>> layers_;
 };
 
+// Holds child modules under "0", "1", ... like torch.nn.ModuleList, so a parent's keys read
+// "convs.2.0.weight" in both. It has no forward: the owner decides how the children are called
+// (ASPP runs every branch on the same input and concatenates).
+class ModuleList : public Module {
+public:
+    ModuleList() : Module("ModuleList") {}
+    explicit ModuleList(std::vector<std::shared_ptr<Module>> modules);
+    void push_back(std::shared_ptr<Module> m);
+    size_t size() const { return modules_.size(); }
+    Module& operator[](size_t i) const { return *modules_.at(i); }
+
+private:
+    std::vector<std::shared_ptr<Module>> modules_;
+};
+
 class Identity : public Module {
 public:
     Identity() : Module("Identity") {}

@@ -13,6 +13,7 @@
 //   other 1-d (biases)       0.1 * t
 //   >= 2-d (conv/linear)     sqrt(3 / fan_in) * t,  fan_in = n / shape[0]   (unit-variance-ish outputs)
 // computed in double, rounded to the entry's dtype.
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -45,6 +46,22 @@ inline nn::NamedTensors formula_state_dict(const nn::Module& m) {
         ++k;
     }
     return out;
+}
+
+}  // namespace segcore::test
+
+namespace segcore::test {
+
+// max |a - b| / max |b|: deep nets with random weights have outputs of any magnitude, so golden
+// model tests bound the error relative to the largest reference value.
+inline double max_relative_error(const Tensor& actual, const Tensor& expected) {
+    const Tensor a = actual.to(DType::F64).cpu().contiguous(), b = expected.to(DType::F64).cpu().contiguous();
+    double worst = 0, scale = 0;
+    for (int64_t i = 0; i < b.numel(); ++i) {
+        worst = std::max(worst, std::abs(a.data<double>()[i] - b.data<double>()[i]));
+        scale = std::max(scale, std::abs(b.data<double>()[i]));
+    }
+    return scale > 0 ? worst / scale : worst;
 }
 
 }  // namespace segcore::test
