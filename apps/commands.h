@@ -6,6 +6,7 @@
 namespace segcore::apps {
 void add_devices_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
+void add_info_command(CLI::App& app);
 void add_lab_command(CLI::App& app);
 void add_lint_command(CLI::App& app);
 void add_stats_command(CLI::App& app);

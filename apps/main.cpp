@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     segcore::apps::add_devices_command(app);
     segcore::apps::add_demo_command(app);
+    segcore::apps::add_info_command(app);
     segcore::apps::add_lab_command(app);
     segcore::apps::add_lint_command(app);
     segcore::apps::add_stats_command(app);

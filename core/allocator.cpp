@@ -53,5 +53,6 @@ void* cpu_allocate(size_t nbytes) { return cpu_cache().allocate(nbytes, 0); }
 void cpu_deallocate(void* p, size_t) noexcept { cpu_cache().deallocate(p); }
 AllocatorStats cpu_allocator_stats() { return cpu_cache().stats(); }
 void cpu_empty_cache() { cpu_cache().empty_cache(); }
+void cpu_reset_peak_stats() { cpu_cache().reset_peak(); }
 
 }  // namespace segcore

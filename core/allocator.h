@@ -30,6 +30,7 @@ void* cpu_allocate(size_t nbytes);
 void cpu_deallocate(void* p, size_t nbytes) noexcept;
 AllocatorStats cpu_allocator_stats();
 void cpu_empty_cache();  // return cached CPU blocks to the system
+void cpu_reset_peak_stats();  // peak_allocated/peak_reserved restart from the current values
 
 // Page-locked ("pinned") host memory (cudaHostAlloc): host-to-device copies from it are DMA
 // transfers that run asynchronously on a stream and at full PCIe/NVLink speed. Not cached: the

@@ -6,6 +6,7 @@
 #include "nn/layers/blocks.h"
 #include "nn/layers/container.h"
 #include "nn/layers/conv.h"
+#include "nn/layers/conv_bn_act.h"
 #include "nn/layers/dropout.h"
 #include "nn/layers/linear.h"
 #include "nn/layers/norm.h"

@@ -2,7 +2,7 @@
 // Deterministic "formula" weights for model golden tests. A torchvision ResNet-50 FCN holds 35 M
 // parameters (140 MB): too big to commit as a fixture. Instead both sides fill every state-dict
 // entry from a closed formula of (entry index, element index), so a fixture only stores the input,
-// the reference logits and the list of keys and shapes. tests/golden/make_models_golden.py has the
+// the reference logits and the list of keys and shapes. tests/golden/formula_weights.py has the
 // same function (formula_state_dict); change both or neither.
 //
 // For entry number k (state_dict order) with n elements, element i, t = sin(0.37 * i + 1.3 * k):

@@ -1,0 +1,105 @@
+// `segcore info <model.json | config.json | model.safetensors>`: the model's per-layer summary
+// (output shape, parameters, FLOPs), totals, and an estimate of peak training memory for a batch,
+// crop and precision (seg/models/summary.h) — to know before step 1 whether a run will fit.
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/commands.h"
+#include "core/error.h"
+#include "data/file_util.h"
+#include "seg/models/model_file.h"
+#include "seg/models/registry.h"
+#include "seg/models/summary.h"
+
+namespace segcore::apps {
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// A model spec, a training config with a "model" section, or a self-describing model file.
+std::shared_ptr<seg::SegModel> load_any(const std::string& path, nlohmann::json& spec) {
+    if (ends_with(path, ".safetensors")) {
+        seg::LoadedModel lm = seg::load_model_file(path);
+        spec = lm.spec;
+        return lm.model;
+    }
+    std::ifstream in(path);
+    SEGCORE_CHECK(in, path, ": cannot open");
+    nlohmann::json j;
+    try {
+        in >> j;
+    } catch (const nlohmann::json::exception& e) {
+        SEGCORE_THROW(path, ": not valid JSON: ", e.what());
+    }
+    const bool is_config = j.is_object() && j.contains("model") && !j.contains("name");
+    spec = is_config ? j["model"] : j;
+    try {
+        return seg::build_model(spec, is_config ? "model" : "");
+    } catch (const Error& e) {
+        SEGCORE_THROW(path, ": ", e.message());
+    }
+}
+
+// "512x1024" -> {512, 1024}.
+std::pair<int64_t, int64_t> parse_size(const std::string& s) {
+    const size_t x = s.find('x');
+    int64_t h = 0, w = 0;
+    try {
+        SEGCORE_CHECK(x != std::string::npos, "");
+        h = std::stoll(s.substr(0, x));
+        w = std::stoll(s.substr(x + 1));
+    } catch (...) {
+        h = w = 0;
+    }
+    SEGCORE_CHECK(h > 0 && w > 0, "--size: expected HxW such as 512x1024, got \"", s, "\"");
+    return {h, w};
+}
+
+}  // namespace
+
+void add_info_command(CLI::App& app) {
+    struct Options {
+        std::string input, size = "512x512", precision = "f32", optimizer = "adamw", json;
+        int64_t batch = 8;
+        bool list = false;
+    };
+    static Options o;
+    auto* cmd = app.add_subcommand("info", "Per-layer summary of a model, its FLOPs and estimated training memory");
+    cmd->add_option("model", o.input, "model JSON spec, training config (its \"model\" section) or .safetensors model file");
+    cmd->add_option("--size", o.size, "input crop HxW (default 512x512)");
+    cmd->add_option("--batch", o.batch, "batch size for the memory estimate (default 8)")->check(CLI::PositiveNumber);
+    cmd->add_option("--precision", o.precision, "activation precision for the estimate: f32, bf16, f16 (default f32)")
+        ->check(CLI::IsMember({"f32", "bf16", "f16"}));
+    cmd->add_option("--optimizer", o.optimizer, "optimiser state in the estimate: adamw, adam, sgd, none (default adamw)")
+        ->check(CLI::IsMember({"adamw", "adam", "sgd", "none"}));
+    cmd->add_option("--json", o.json, "also write the summary as JSON to this file");
+    cmd->add_flag("--list", o.list, "list the models the registry can build and exit");
+    cmd->callback([] {
+        if (o.list) {
+            for (const seg::ModelEntry& e : seg::model_registry()) std::printf("%-16s %s\n", e.name.c_str(), e.summary.c_str());
+            return;
+        }
+        SEGCORE_CHECK(!o.input.empty(), "segcore info: give a model spec, config or model file (or --list)");
+        nlohmann::json spec;
+        const auto model = load_any(o.input, spec);
+        const auto [h, w] = parse_size(o.size);
+        const int64_t in_ch = spec.value("in_channels", int64_t(3));
+        const DType prec = o.precision == "f32" ? DType::F32 : o.precision == "bf16" ? DType::BF16 : DType::F16;
+        const seg::ModelSummary s = seg::summarize_model(*model, in_ch, h, w);
+        const seg::MemoryEstimate m = seg::estimate_training_memory(s, o.batch, prec, o.optimizer);
+        std::printf("segcore info: %s\n%s", o.input.c_str(), seg::format_summary(s, m, o.batch, prec).c_str());
+        if (!o.json.empty()) {
+            const std::string text = seg::summary_json(s, m, o.batch, prec) + "\n";
+            data::write_file_atomic(o.json, text.data(), text.size());
+            std::printf("written to %s\n", o.json.c_str());
+        }
+    });
+}
+
+}  // namespace segcore::apps
