@@ -67,10 +67,10 @@ public:
         head = register_module("head", std::make_shared<nn::Conv2d>(w, classes, 1));
     }
     Variable forward(const Variable& x) override {
-        const Variable s1 = enc1->forward(x);
-        const Variable s2 = context->forward(enc2->forward(s1));
+        const Variable s1 = (*enc1)(x);
+        const Variable s2 = (*context)((*enc2)(s1));
         const Variable up = F::interpolate(s2, ops::InterpolateOptions::size(s1.size(2), s1.size(3)));
-        return head->forward(dec->forward(F::concat({up, s1}, 1)));
+        return (*head)((*dec)(F::concat({up, s1}, 1)));
     }
     std::shared_ptr<nn::Sequential> enc1, enc2, context, dec;
     std::shared_ptr<nn::Conv2d> head;
@@ -165,7 +165,7 @@ void run_demo(const DemoOptions& o) {
     }
     std::printf("%s", seg::format_class_table(after, spec.classes).c_str());
     const std::string model = (fs::path(o.out) / "demo_model.safetensors").string();
-    nn::save_module(net, model, {{"model", "DemoNet"}, {"classes", std::to_string(classes)},
+    nn::save_module(net, model, {{"architecture", "DemoNet"}, {"classes", std::to_string(classes)},
                                  {"miou", std::to_string(after.miou)}});
     std::printf("segcore demo: saved %s (mIoU %.1f%% -> %.1f%%)\n", model.c_str(), 100 * before.miou, 100 * after.miou);
     SEGCORE_CHECK(after.miou > before.miou, "segcore demo: training did not improve validation mIoU (",
