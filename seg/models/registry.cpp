@@ -1,6 +1,9 @@
 #include "seg/models/registry.h"
 
 #include "core/error.h"
+#include "seg/models/enet.h"
+#include "seg/models/fastsegnet.h"
+#include "seg/models/siamese_unet.h"
 #include "seg/models/unet.h"
 
 namespace segcore::seg {
@@ -23,6 +26,11 @@ std::shared_ptr<SegModel> build_unet(JsonReader& r, int64_t num_classes, int64_t
 const std::vector<ModelEntry>& model_registry() {
     static const std::vector<ModelEntry> table = {
         {"unet", "U-Net with batch norm; depth, base_width, bilinear or transposed-conv up-sampling", build_unet},
+        {"siamese_unet", "weight-sharing two-view U-Net with a feature-consistency term; depth, base_width, bilinear, consistency",
+         build_siamese_unet},
+        {"enet", "ENet (davidtvs/PyTorch-ENet layout); encoder_relu, decoder_relu", build_enet},
+        {"fastsegnet", "real-time BiSeNet-style net on a MobileNetV2 encoder; width_mult, context_channels, head_channels",
+         build_fastsegnet},
     };
     return table;
 }

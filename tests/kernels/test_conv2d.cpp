@@ -81,6 +81,8 @@ std::vector<Case> cases() {
         {{1, 4, 9, 8}, {8, 1, 3, 3}, Conv2dOptions::make(1, 1, 1, 4)},          // depthwise, multiplier 2
         {{2, 3, 10, 9}, {3, 1, 5, 5}, Conv2dOptions::make(2, 4, 2, 3)},         // depthwise 5x5 s2 atrous
         {{1, 5, 7, 6}, {5, 1, 3, 3}, Conv2dOptions::make(2, 0, 1, 5)},          // depthwise, no padding
+        {{2, 4, 9, 11}, {4, 1, 3, 3}, Conv2dOptions::make(1, 3, 3, 4)},         // depthwise 3x3 atrous, stride 1
+        {{1, 3, 6, 2}, {3, 1, 3, 3}, Conv2dOptions::make(1, 2, 2, 3)},          // depthwise, narrower than the filter
         {{1, 6, 8, 8}, {4, 3, 3, 3}, Conv2dOptions::make(2, 1, 1, 2)},          // groups 2, stride 2
         {{3, 5, 6, 7}, {7, 5, 1, 1}, Conv2dOptions::make()},                    // pointwise
         {{1, 4, 9, 9}, {2, 4, 1, 1}, Conv2dOptions::make(2)},                   // 1x1 stride 2
