@@ -3,6 +3,8 @@
 #include "core/error.h"
 #include "seg/models/enet.h"
 #include "seg/models/fastsegnet.h"
+#include "seg/models/pspnet.h"
+#include "seg/models/segnet.h"
 #include "seg/models/siamese_unet.h"
 #include "seg/models/unet.h"
 
@@ -29,6 +31,9 @@ const std::vector<ModelEntry>& model_registry() {
         {"siamese_unet", "weight-sharing two-view U-Net with a feature-consistency term; depth, base_width, bilinear, consistency",
          build_siamese_unet},
         {"enet", "ENet (davidtvs/PyTorch-ENet layout); encoder_relu, decoder_relu", build_enet},
+        {"pspnet", "PSPNet: dilated ResNet (resnet18/34/50/101, output stride 8/16), pyramid pooling, aux head on layer3",
+         build_pspnet},
+        {"segnet", "SegNet: VGG16-BN encoder, decoder up-sampling with the max-pool indices", build_segnet},
         {"fastsegnet", "real-time BiSeNet-style net on a MobileNetV2 encoder; width_mult, context_channels, head_channels",
          build_fastsegnet},
     };
