@@ -39,6 +39,16 @@ def deeplabv3():
     return deeplabv3_resnet50(weights=None, weights_backbone=None, aux_loss=True, num_classes=CLASSES)
 
 
+def pspnet():
+    from make_psp_segnet_golden import PSPNet
+    return PSPNet(CLASSES, backbone="resnet50")
+
+
+def segnet():
+    from make_psp_segnet_golden import SegNet
+    return SegNet(CLASSES)
+
+
 def enet():
     from make_realtime_golden import ENet
     return ENet(CLASSES)
@@ -68,7 +78,8 @@ def fastsegnet():
     return Train(CLASSES)
 
 
-MODELS = {"unet": unet, "fcn": fcn, "deeplabv3": deeplabv3, "enet": enet, "fastsegnet": fastsegnet}
+MODELS = {"unet": unet, "fcn": fcn, "deeplabv3": deeplabv3, "pspnet": pspnet, "segnet": segnet, "enet": enet,
+          "fastsegnet": fastsegnet}
 
 
 def outputs(o):
