@@ -1,8 +1,10 @@
 #include "seg/models/registry.h"
 
 #include "core/error.h"
+#include "seg/models/deeplab.h"
 #include "seg/models/enet.h"
 #include "seg/models/fastsegnet.h"
+#include "seg/models/fcn.h"
 #include "seg/models/pspnet.h"
 #include "seg/models/segnet.h"
 #include "seg/models/siamese_unet.h"
@@ -31,6 +33,9 @@ const std::vector<ModelEntry>& model_registry() {
         {"siamese_unet", "weight-sharing two-view U-Net with a feature-consistency term; depth, base_width, bilinear, consistency",
          build_siamese_unet},
         {"enet", "ENet (davidtvs/PyTorch-ENet layout); encoder_relu, decoder_relu", build_enet},
+        {"fcn", "FCN, torchvision's layout: dilated ResNet/MobileNetV2, FCNHead, optional aux head", build_fcn},
+        {"deeplabv3", "DeepLabv3, torchvision's layout: dilated backbone, ASPP head, optional aux head", build_deeplabv3},
+        {"deeplabv3plus", "DeepLabv3+: ASPP on the last stage, decoder on the stride-4 stage", build_deeplabv3plus},
         {"pspnet", "PSPNet: dilated ResNet (resnet18/34/50/101, output stride 8/16), pyramid pooling, aux head on layer3",
          build_pspnet},
         {"segnet", "SegNet: VGG16-BN encoder, decoder up-sampling with the max-pool indices", build_segnet},

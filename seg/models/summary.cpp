@@ -14,6 +14,10 @@ namespace segcore::seg {
 
 namespace {
 
+// Two images, not one: batch norm in training mode needs more than one value per channel, and the
+// pooled 1x1 branches (ASPP, PSP, attention) would have exactly one at batch 1.
+constexpr int64_t kRunBatch = 2;
+
 // FLOPs of one call of a leaf module with input x and output y (see the header for the rules).
 double leaf_flops(nn::Module& m, const Shape& x, const Shape& y) {
     const auto numel = [](const Shape& s) {
@@ -51,9 +55,10 @@ public:
         r.name = it == names_.end() ? "?" : it->second;
         r.type = m.type_name();
         r.output = y.shape();
+        r.output[0] = 1;  // reported per image: the run uses kRunBatch images
         r.params = own_params(m);
-        r.flops = leaf_flops(m, x.shape(), y.shape());
-        r.output_elems = y.numel();
+        r.flops = leaf_flops(m, x.shape(), y.shape()) / kRunBatch;
+        r.output_elems = y.numel() / kRunBatch;
         s_.rows.push_back(std::move(r));
     }
 
@@ -90,10 +95,13 @@ ModelSummary summarize_model(SegModel& model, int64_t in_channels, int64_t h, in
         autograd::NoGradGuard no_grad;
         Recorder rec(names, s);
         nn::ObserveModuleCalls guard(&rec);
-        const Variable x(zeros(s.input, {model.parameters().empty() ? DType::F32 : model.parameters()[0].dtype(),
+        Shape run_shape = s.input;
+        run_shape[0] = kRunBatch;
+        const Variable x(zeros(run_shape, {model.parameters().empty() ? DType::F32 : model.parameters()[0].dtype(),
                                           model.parameters().empty() ? Device::cpu() : model.parameters()[0].device()}));
         const SegOutput out = model.forward_seg(x);
         s.output = out.out.shape();
+        s.output[0] = 1;
         s.aux_heads = int64_t(out.aux.size());
     }
     model.train(was_training);

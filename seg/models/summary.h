@@ -1,5 +1,5 @@
 #pragma once
-// Model summary (`segcore info`): one forward pass at batch 1 with a ModuleCallObserver records,
+// Model summary (`segcore info`): one forward pass with a ModuleCallObserver records,
 // for every leaf layer call, its output shape, its own parameters, its FLOPs and the bytes of its
 // output; the totals and an estimate of peak training memory for a batch, crop and precision tell
 // a user before step 1 whether a run will fit.
@@ -46,8 +46,9 @@ struct ModelSummary {
     int64_t activation_elems = 0;  // sum of the leaf outputs (per image)
 };
 
-// Runs `model` once on zeros of shape (1, in_channels, h, w) in training mode (so auxiliary heads
-// run) without recording a graph; batch-norm running statistics are restored afterwards.
+// Runs `model` once on zeros of shape (2, in_channels, h, w) in training mode (so auxiliary heads
+// run; two images because batch norm over pooled 1x1 maps needs more than one value) without
+// recording a graph, and reports everything per image; batch-norm running statistics are restored.
 ModelSummary summarize_model(SegModel& model, int64_t in_channels, int64_t h, int64_t w);
 
 struct MemoryEstimate {

@@ -7,6 +7,7 @@
 #include "kernels/ops.h"
 #include "core/allocator.h"
 #include "nn/optim/adam.h"
+#include "seg/models/registry.h"
 #include "seg/models/summary.h"
 #include "seg/models/unet.h"
 
@@ -69,4 +70,16 @@ TEST_CASE("summary: the training-memory estimate is close to the measured peak",
     const seg::MemoryEstimate bf16 = seg::estimate_training_memory(s, batch, DType::BF16, "adam");
     CHECK(bf16.activations * 2 == est.activations);
     CHECK_THROWS_WITH(seg::estimate_training_memory(s, 1, DType::F32, "lion"), Catch::Contains("sgd, adam, adamw"));
+}
+
+TEST_CASE("summary: models with pooled 1x1 branches (batch norm over one value per image) summarise", "[seg][models][summary]") {
+    for (const char* spec : {R"({"name": "fastsegnet", "num_classes": 3, "width_mult": 0.5})",
+                             R"({"name": "deeplabv3plus", "num_classes": 3, "backbone": "mobilenetv2", "width_mult": 0.5, "aux_loss": true})"}) {
+        INFO(spec);
+        auto m = seg::build_model(nlohmann::json::parse(spec));
+        const seg::ModelSummary s = seg::summarize_model(*m, 3, 64, 96);
+        CHECK(s.output == Shape{1, 3, 64, 96});
+        CHECK(s.rows.front().output[0] == 1);  // per image
+        CHECK(s.aux_heads >= 1);                // training mode: the aux heads ran
+    }
 }
