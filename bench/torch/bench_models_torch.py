@@ -39,6 +39,12 @@ def deeplabv3():
     return deeplabv3_resnet50(weights=None, weights_backbone=None, aux_loss=True, num_classes=CLASSES)
 
 
+def deeplabv3plus():
+    from make_torchvision_seg_golden import DeepLabV3Plus
+    return DeepLabV3Plus({"backbone": "resnet50", "output_stride": 16, "width_mult": 1.0, "num_classes": CLASSES,
+                          "aspp_rates": [6, 12, 18], "channels": 256, "low_level_channels": 48, "aux_loss": False})
+
+
 def pspnet():
     from make_psp_segnet_golden import PSPNet
     return PSPNet(CLASSES, backbone="resnet50")
@@ -78,7 +84,7 @@ def fastsegnet():
     return Train(CLASSES)
 
 
-MODELS = {"unet": unet, "fcn": fcn, "deeplabv3": deeplabv3, "pspnet": pspnet, "segnet": segnet, "enet": enet,
+MODELS = {"unet": unet, "fcn": fcn, "deeplabv3": deeplabv3, "deeplabv3plus": deeplabv3plus, "pspnet": pspnet, "segnet": segnet, "enet": enet,
           "fastsegnet": fastsegnet}
 
 
