@@ -2,11 +2,16 @@
 // Shared checks for the model zoo tests: a model must be able to fit one small batch (the
 // standard "can it learn at all" test: gradients reach every layer and have the right sign).
 #include <cstdint>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "autograd/functions.h"
 #include "kernels/ops.h"
 #include "nn/optim/adam.h"
 #include "seg/models/model.h"
+#include "seg/models/registry.h"
 
 namespace segcore::test {
 
@@ -55,6 +60,25 @@ inline double overfit_pixel_accuracy(seg::SegModel& model, const TinyBatch& b, i
     int64_t right = 0;
     for (int64_t i = 0; i < b.labels.numel(); ++i) right += p[i] == y[i];
     return double(right) / double(b.labels.numel());
+}
+
+// Builds model `name` through the registry (seg/models/registry.h) from `text`, a JSON object with
+// the other keys; "num_classes" defaults to 21 when absent.
+inline std::shared_ptr<seg::SegModel> build_registered(const std::string& name, const std::string& text) {
+    nlohmann::json spec = nlohmann::json::parse(text);
+    spec["name"] = name;
+    if (!spec.contains("num_classes")) spec["num_classes"] = 21;
+    return seg::build_model(spec);
+}
+
+// The error message build_registered throws, or "no error".
+inline std::string build_error(const std::string& name, const std::string& text) {
+    try {
+        build_registered(name, text);
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return "no error";
 }
 
 }  // namespace segcore::test

@@ -18,22 +18,9 @@ using json = nlohmann::json;
 namespace {
 
 // What the registry does before handing the reader to a model's builder.
-std::shared_ptr<seg::SegModel> build(const std::string& text) {
-    const json spec = json::parse(text);
-    JsonReader r(spec, "model");
-    const int64_t classes = r.integer("num_classes", 0, 1, 4096);
-    const int64_t in = r.integer("in_channels", 3, 1, 1024);
-    return seg::build_enet(r, classes, in);
-}
-
-std::string error_of(const std::string& text) {
-    try {
-        build(text);
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "no error";
-}
+// Through the registry, as a config would build it.
+std::shared_ptr<seg::SegModel> build(const std::string& text) { return test::build_registered("enet", text); }
+std::string error_of(const std::string& text) { return test::build_error("enet", text); }
 
 }  // namespace
 

@@ -27,22 +27,9 @@ seg::FastSegNetConfig tiny(int64_t in_channels, int64_t classes) {
     return c;
 }
 
-std::shared_ptr<seg::SegModel> build(const std::string& text) {
-    const json spec = json::parse(text);
-    JsonReader r(spec, "model");
-    const int64_t classes = r.integer("num_classes", 0, 1, 4096);
-    const int64_t in = r.integer("in_channels", 3, 1, 1024);
-    return seg::build_fastsegnet(r, classes, in);
-}
-
-std::string error_of(const std::string& text) {
-    try {
-        build(text);
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "no error";
-}
+// Through the registry, as a config would build it.
+std::shared_ptr<seg::SegModel> build(const std::string& text) { return test::build_registered("fastsegnet", text); }
+std::string error_of(const std::string& text) { return test::build_error("fastsegnet", text); }
 
 // tiny_batch with every pixel repeated 2 x 2: 8 x 8 class blocks. The logits come from stride 8
 // (fastsegnet.h), so 4-pixel blocks would be below the model's resolution.

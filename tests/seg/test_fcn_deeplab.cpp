@@ -100,22 +100,13 @@ void check_logits(SimpleSegmentationModel& m, const json& cs) {
     }
 }
 
-std::shared_ptr<SegModel> build(const std::string& name, const json& spec, int64_t num_classes = 21,
-                                int64_t in_channels = 3) {
-    JsonReader r(spec, "model");
-    if (name == "fcn") return build_fcn(r, num_classes, in_channels);
-    if (name == "deeplabv3") return build_deeplabv3(r, num_classes, in_channels);
-    return build_deeplabv3plus(r, num_classes, in_channels);
+// Through the registry, as a config would build it.
+std::shared_ptr<SegModel> build(const std::string& name, json spec, int64_t num_classes = 21, int64_t in_channels = 3) {
+    spec["num_classes"] = num_classes;
+    spec["in_channels"] = in_channels;
+    return test::build_registered(name, spec.dump());
 }
-
-std::string error_of(const std::string& name, const char* text) {
-    try {
-        build(name, json::parse(text));
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "no error";
-}
+std::string error_of(const std::string& name, const char* text) { return test::build_error(name, text); }
 
 // test::tiny_batch with square blocks of `block` pixels: a model whose logits come at stride 8
 // (FCN, DeepLabv3) can only draw class boundaries on its own 8-pixel grid, not tiny_batch's 4.

@@ -32,22 +32,9 @@ seg::SiameseUNetConfig small() {
     return c;
 }
 
-std::shared_ptr<seg::SegModel> build(const std::string& text) {
-    const json spec = json::parse(text);
-    JsonReader r(spec, "model");
-    const int64_t classes = r.integer("num_classes", 0, 1, 4096);
-    const int64_t in = r.integer("in_channels", 3, 1, 1024);
-    return seg::build_siamese_unet(r, classes, in);
-}
-
-std::string error_of(const std::string& text) {
-    try {
-        build(text);
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "no error";
-}
+// Through the registry, as a config would build it.
+std::shared_ptr<seg::SegModel> build(const std::string& text) { return test::build_registered("siamese_unet", text); }
+std::string error_of(const std::string& text) { return test::build_error("siamese_unet", text); }
 
 }  // namespace
 
