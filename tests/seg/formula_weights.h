@@ -17,6 +17,9 @@
 #include <cmath>
 #include <string>
 
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
 #include "core/tensor.h"
 #include "nn/module.h"
 
@@ -62,6 +65,22 @@ inline double max_relative_error(const Tensor& actual, const Tensor& expected) {
         scale = std::max(scale, std::abs(b.data<double>()[i]));
     }
     return scale > 0 ? worst / scale : worst;
+}
+
+}  // namespace segcore::test
+
+namespace segcore::test {
+
+// A module's state dict against a fixture's [[key, shape], ...], entry by entry (order included:
+// formula weights and positional loaders depend on it).
+inline void require_same_keys(const nn::Module& m, const nlohmann::json& keys) {
+    const nn::NamedTensors sd = m.state_dict();
+    REQUIRE(sd.size() == keys.size());
+    for (size_t i = 0; i < sd.size(); ++i) {
+        INFO("entry " << i);
+        REQUIRE(sd[i].first == keys[i][0].get<std::string>());
+        REQUIRE(sd[i].second.shape() == keys[i][1].get<Shape>());
+    }
 }
 
 }  // namespace segcore::test

@@ -57,12 +57,7 @@ TEST_CASE("ENet golden: davidtvs's ENet logits, keys and parameter counts", "[se
         c.encoder_relu = p["encoder_relu"];
         c.decoder_relu = p["decoder_relu"];
         seg::ENet m(c);
-        const nn::NamedTensors sd = m.state_dict();
-        REQUIRE(sd.size() == p["keys"].size());
-        for (size_t i = 0; i < sd.size(); ++i) {
-            CHECK(sd[i].first == p["keys"][i][0].get<std::string>());
-            CHECK(sd[i].second.shape() == p["keys"][i][1].get<Shape>());
-        }
+        test::require_same_keys(m, p["keys"]);
         CHECK(m.num_parameters() == p["params"].get<int64_t>());
         m.load_state_dict(test::formula_state_dict(m));
         m.eval();

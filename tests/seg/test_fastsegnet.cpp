@@ -97,12 +97,7 @@ TEST_CASE("FastSegNet golden: PyTorch twin's logits, keys and parameter counts",
     c.context_channels = p["context_channels"];
     c.head_channels = p["head_channels"];
     seg::FastSegNet m(c);
-    const nn::NamedTensors sd = m.state_dict();
-    REQUIRE(sd.size() == p["keys"].size());
-    for (size_t i = 0; i < sd.size(); ++i) {
-        CHECK(sd[i].first == p["keys"][i][0].get<std::string>());
-        CHECK(sd[i].second.shape() == p["keys"][i][1].get<Shape>());
-    }
+    test::require_same_keys(m, p["keys"]);
     CHECK(m.num_parameters() == p["params"].get<int64_t>());
     m.load_state_dict(test::formula_state_dict(m));
     m.eval();

@@ -69,18 +69,6 @@ DeepLabV3PlusConfig deeplabv3plus_config(const SegBackboneConfig& b, int64_t num
     return c;
 }
 
-// Our state dict against the reference's [[key, shape], ...], entry by entry (order included:
-// formula weights and positional loaders depend on it).
-void require_same_keys(const nn::Module& m, const json& keys) {
-    const nn::NamedTensors sd = m.state_dict();
-    REQUIRE(sd.size() == keys.size());
-    for (size_t i = 0; i < sd.size(); ++i) {
-        INFO("entry " << i);
-        REQUIRE(sd[i].first == keys[i][0].get<std::string>());
-        REQUIRE(sd[i].second.shape() == keys[i][1].get<Shape>());
-    }
-}
-
 // Formula weights loaded strictly, eval mode, both heads; compared with the reference's logits.
 void check_logits(SimpleSegmentationModel& m, const json& cs) {
     m.load_state_dict(test::formula_state_dict(m), /*strict=*/true);
@@ -160,7 +148,7 @@ TEST_CASE("FCN / DeepLabv3 golden: torchvision's keys, shapes, parameter counts 
             m = std::make_shared<FCN>(fcn_config({}, 21, true));
         else
             m = std::make_shared<DeepLabV3>(deeplabv3_config({}, 21, true));
-        require_same_keys(*m, cs["params"]["keys"]);
+        test::require_same_keys(*m, cs["params"]["keys"]);
         CHECK(m->num_parameters() == cs["params"]["num_parameters"].get<int64_t>());
         // Pinned as well, so a regenerated fixture cannot move them: torchvision 0.14,
         // sum(p.numel() for p in fcn_resnet50(weights=None, weights_backbone=None, aux_loss=True,
@@ -187,7 +175,7 @@ TEST_CASE("DeepLabv3+ golden: the PyTorch twin's keys, shapes, parameter counts 
         c.low_level_channels = p["low_level_channels"];
         c.aux_loss = p["aux_loss"];
         DeepLabV3Plus m(c);
-        require_same_keys(m, p["keys"]);
+        test::require_same_keys(m, p["keys"]);
         CHECK(m.num_parameters() == p["num_parameters"].get<int64_t>());
         check_logits(m, cs);
         ++checked;

@@ -43,15 +43,6 @@ test::TinyBatch enlarged_tiny_batch(int64_t in_channels, int64_t classes, int64_
     return b;
 }
 
-void check_keys(const nn::Module& m, const json& keys) {
-    const nn::NamedTensors sd = m.state_dict();
-    REQUIRE(sd.size() == keys.size());
-    for (size_t i = 0; i < sd.size(); ++i) {
-        CHECK(sd[i].first == keys[i][0].get<std::string>());
-        CHECK(sd[i].second.shape() == keys[i][1].get<Shape>());
-    }
-}
-
 std::string error_of(const std::function<void()>& f) {
     try {
         f();
@@ -140,7 +131,7 @@ TEST_CASE("PSPNet and SegNet golden: PyTorch twins' logits, keys and parameter c
             default_params = seg::PSPNet(seg::PSPNetConfig{}).num_parameters();
         }
         CHECK(default_params == p["default_params"].get<int64_t>());
-        check_keys(*m, p["keys"]);
+        test::require_same_keys(*m, p["keys"]);
         if (f64) m->to(DType::F64);
         m->load_state_dict(test::formula_state_dict(*m));
         m->train(p.value("train", false));

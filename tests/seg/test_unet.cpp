@@ -46,12 +46,7 @@ TEST_CASE("U-Net golden: PyTorch twin's logits, keys, shapes and parameter count
         c.base_width = p["base_width"];
         c.bilinear = p["bilinear"];
         seg::UNet m(c);
-        const nn::NamedTensors sd = m.state_dict();
-        REQUIRE(sd.size() == p["keys"].size());
-        for (size_t i = 0; i < sd.size(); ++i) {
-            CHECK(sd[i].first == p["keys"][i][0].get<std::string>());
-            CHECK(sd[i].second.shape() == p["keys"][i][1].get<Shape>());
-        }
+        test::require_same_keys(m, p["keys"]);
         m.load_state_dict(test::formula_state_dict(m));
         m.eval();
         const Tensor y = m.forward_seg(autograd::Variable(f.at(cs["in"]["x"].get<std::string>()))).out.data();
