@@ -198,8 +198,9 @@ std::vector<std::string> Loader::skip_messages() const {
     return state_->skip_messages;
 }
 
-void Loader::start_epoch(int64_t epoch) {
+void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
     SEGCORE_CHECK(epoch >= 0, "loader: epoch must not be negative, got ", epoch);
+    SEGCORE_CHECK(first_batch >= 0, "loader: first_batch must not be negative, got ", first_batch);
     const auto order = epoch_order(dataset_->size(), opt_.seed, epoch, opt_.shuffle, opt_.rank, opt_.world_size);
     std::vector<std::vector<int64_t>> batches;
     for (size_t i = 0; i < order.size(); i += size_t(opt_.batch_size)) {
@@ -212,7 +213,9 @@ void Loader::start_epoch(int64_t epoch) {
         ++state_->generation;
         state_->epoch = epoch;
         state_->batches = std::move(batches);
-        state_->next_claim = state_->next_deliver = 0;
+        // Resuming mid-epoch: the skipped batches are never loaded; the rest are the same batches
+        // (same samples, same per-sample random draws) an uninterrupted epoch would deliver.
+        state_->next_claim = state_->next_deliver = std::min(first_batch, int64_t(state_->batches.size()));
         state_->ready.clear();
     }
     epoch_ = epoch;

@@ -71,8 +71,9 @@ public:
     Loader& operator=(const Loader&) = delete;
 
     // Starts (or restarts) an epoch: draws its order and lets the workers prefetch. Batches of an
-    // abandoned epoch are discarded.
-    void start_epoch(int64_t epoch);
+    // abandoned epoch are discarded. first_batch > 0 starts the epoch at that batch (exact resume of
+    // an interrupted epoch); past the end, the epoch is empty.
+    void start_epoch(int64_t epoch, int64_t first_batch = 0);
     // The next batch of the current epoch in order, or false at its end. Rethrows a worker's error.
     // Starts epoch 0 if no epoch was started.
     bool next(Batch& out);

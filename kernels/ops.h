@@ -13,6 +13,7 @@
 #include "kernels/optim/grad_ops.h"
 #include "kernels/reduce/reduce.h"
 #include "kernels/shape/concat.h"
+#include "kernels/shape/flip.h"
 #include "kernels/shape/split.h"
 #include "kernels/softmax/softmax.h"
 #include "kernels/dropout/dropout.h"

@@ -1,0 +1,71 @@
+// `segcore predict MODEL.safetensors INPUT... [--out DIR] [--entropy] [--masks DIR] [--alpha A]
+// [inference flags]`: class maps, colour masks and overlays for images, from the model file alone
+// (seg/inference/predict.h lists the files written).
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "apps/commands.h"
+#include "apps/infer_flags.h"
+#include "core/device.h"
+#include "seg/inference/model_card.h"
+#include "seg/inference/predict.h"
+#include "seg/models/model_file.h"
+
+namespace segcore::apps {
+
+void add_predict_command(CLI::App& app) {
+    struct Options {
+        std::string model, device = "cpu";
+        std::vector<std::string> inputs;
+        seg::PredictOptions predict;
+        seg::InferOverrides infer;
+    };
+    static Options o;
+    auto* cmd = app.add_subcommand("predict",
+                                   "Segment images with a model file: index, colour, overlay (+ entropy, error) PNGs");
+    cmd->add_option("model", o.model, "model file (.safetensors written by segcore train)")->required();
+    cmd->add_option("inputs", o.inputs, "images, .txt lists of image paths, or folders of images")->required();
+    cmd->add_option("--out", o.predict.out_dir, "output folder (default: predictions)");
+    cmd->add_flag("--entropy", o.predict.entropy, "also write <stem>_entropy.png (per-pixel uncertainty)");
+    cmd->add_option("--masks", o.predict.masks_dir,
+                    "ground-truth folder (<stem>.png or <stem>_L.png): writes <stem>_error.png, prints pixel accuracy");
+    cmd->add_option("--alpha", o.predict.alpha, "overlay opacity of the class colours, 0..1 (default 0.5)");
+    cmd->add_option("--device", o.device, "cpu | cuda | cuda:N (default cpu)");
+    add_infer_flags(cmd, o.infer);
+    cmd->callback([] {
+        const Device device = Device::parse(o.device);
+        if (device.is_cuda()) require_cuda("segcore predict --device cuda");
+        const seg::LoadedModel lm = seg::load_model_file(o.model);
+        const seg::ModelCard card = seg::ModelCard::from_metadata(lm.metadata, o.model);
+        const seg::InferOptions opt = seg::apply_overrides(card.inference, o.infer);
+        const std::vector<std::string> images = seg::expand_inputs(o.inputs);
+        lm.model->to(device);
+        const seg::Predictor predictor(*lm.model, card, opt, device);
+        std::printf("segcore predict: %s, %zu image(s), %s, %s -> %s/\n", o.model.c_str(), images.size(),
+                    opt.str().c_str(), device.str().c_str(), o.predict.out_dir.c_str());
+        int64_t correct = 0, counted = 0;
+        const auto report = [&](const seg::PredictedFile& f) {
+            std::printf("  %s -> %s_*.png", f.image.c_str(), f.stem.c_str());
+            if (!o.predict.masks_dir.empty()) {
+                if (f.truth.empty())
+                    std::printf("  (no mask in %s)", o.predict.masks_dir.c_str());
+                else if (std::isnan(f.pixel_accuracy))
+                    std::printf("  pixel accuracy - (every pixel ignored)");
+                else
+                    std::printf("  pixel accuracy %.2f%%", 100.0 * f.pixel_accuracy);
+            }
+            std::printf("\n");
+            correct += f.correct;
+            counted += f.counted;
+        };
+        seg::predict_files(predictor, images, o.predict, report);
+        if (counted > 0)
+            std::printf("pixel accuracy over all images with masks: %.2f%%\n",
+                        100.0 * double(correct) / double(counted));
+        std::printf("outputs written to %s/\n", o.predict.out_dir.c_str());
+    });
+}
+
+}  // namespace segcore::apps

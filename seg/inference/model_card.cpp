@@ -1,0 +1,154 @@
+// The metadata contract of a model file (seg/inference/model_card.h).
+#include "seg/inference/model_card.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "core/error.h"
+#include "data/transforms.h"
+#include "seg/inference/visualize.h"
+
+namespace segcore::seg {
+
+using json = nlohmann::json;
+
+const std::vector<std::string>& model_card_keys() {
+    static const std::vector<std::string> keys = {"classes",       "palette",   "ignore_index", "image_channels",
+                                                  "preprocessing", "inference", "dataset"};
+    return keys;
+}
+
+namespace {
+
+// Parses metadata value `key` as JSON; errors name the file and the key.
+json parse_value(const std::map<std::string, std::string>& md, const std::string& key, const std::string& file) {
+    try {
+        return json::parse(md.at(key));
+    } catch (const json::exception& e) {
+        SEGCORE_THROW(file, ": metadata \"", key, "\" is not valid JSON (", e.what(), "): ", md.at(key));
+    }
+}
+
+std::string short_dump(const json& j) {
+    std::string s = j.dump();
+    return s.size() > 80 ? s.substr(0, 77) + "..." : s;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> ModelCard::to_metadata() const {
+    std::map<std::string, std::string> md = extra;
+    md["classes"] = json(classes).dump();
+    json pal = json::array();
+    for (const auto& c : palette.empty() ? default_palette(num_classes()) : palette) pal.push_back({c[0], c[1], c[2]});
+    md["palette"] = pal.dump();
+    md["ignore_index"] = std::to_string(ignore_index);
+    md["image_channels"] = std::to_string(image_channels);
+    md["preprocessing"] = preprocessing.dump();
+    md["inference"] = inference.to_json().dump();
+    md["dataset"] = dataset;
+    return md;
+}
+
+ModelCard ModelCard::from_metadata(const std::map<std::string, std::string>& md, const std::string& file) {
+    ModelCard card;
+    const auto has = [&](const std::string& k) { return md.count(k) > 0; };
+    const auto where = [&](const std::string& k) { return file + ": metadata \"" + k + "\""; };
+
+    // K from the network itself, when the file has its spec.
+    int64_t model_classes = -1;
+    if (has("model")) {
+        const json spec = parse_value(md, "model", file);
+        if (spec.is_object() && spec.contains("num_classes") && spec["num_classes"].is_number_integer())
+            model_classes = spec["num_classes"].get<int64_t>();
+    }
+
+    if (has("classes")) {
+        const json j = parse_value(md, "classes", file);
+        SEGCORE_CHECK(j.is_array(), where("classes"), ": expected a JSON array of class names, got ", short_dump(j));
+        for (size_t i = 0; i < j.size(); ++i) {
+            SEGCORE_CHECK(j[i].is_string(), where("classes"), "[", i, "]: expected a string, got ", j[i].dump());
+            card.classes.push_back(j[i].get<std::string>());
+        }
+        SEGCORE_CHECK(model_classes < 0 || int64_t(card.classes.size()) == model_classes, where("classes"), ": ",
+                      card.classes.size(), " names, but the model has ", model_classes, " classes");
+    } else {
+        for (int64_t c = 0; c < std::max<int64_t>(model_classes, 0); ++c)
+            card.classes.push_back("class" + std::to_string(c));
+    }
+
+    if (has("palette")) {
+        const json j = parse_value(md, "palette", file);
+        SEGCORE_CHECK(j.is_array(), where("palette"), ": expected a JSON array of [r, g, b], got ", short_dump(j));
+        for (size_t i = 0; i < j.size(); ++i) {
+            const json& e = j[i];
+            bool ok = e.is_array() && e.size() == 3;
+            for (size_t k = 0; ok && k < 3; ++k)
+                ok = e[k].is_number_integer() && e[k].get<int64_t>() >= 0 && e[k].get<int64_t>() <= 255;
+            SEGCORE_CHECK(ok, where("palette"), "[", i, "]: expected [r, g, b] with integers 0..255, got ", e.dump());
+            card.palette.push_back({uint8_t(e[0].get<int>()), uint8_t(e[1].get<int>()), uint8_t(e[2].get<int>())});
+        }
+        SEGCORE_CHECK(card.palette.empty() || card.palette.size() >= card.classes.size(), where("palette"), ": ",
+                      card.palette.size(), " colours for ", card.classes.size(), " classes");
+    }
+    if (card.palette.empty()) card.palette = default_palette(card.num_classes());
+
+    if (has("ignore_index")) {
+        const json j = parse_value(md, "ignore_index", file);
+        SEGCORE_CHECK(j.is_number_integer() && j.get<int64_t>() >= -1 && j.get<int64_t>() <= 65535,
+                      where("ignore_index"), ": expected an integer in [-1, 65535], got ", md.at("ignore_index"));
+        card.ignore_index = j.get<int32_t>();
+        SEGCORE_CHECK(card.ignore_index < 0 || card.ignore_index >= card.num_classes(), where("ignore_index"), ": ",
+                      card.ignore_index, " is a class index (", card.num_classes(), " classes)");
+    }
+
+    if (has("image_channels")) {
+        const json j = parse_value(md, "image_channels", file);
+        SEGCORE_CHECK(j.is_number_integer() && (j.get<int64_t>() == 1 || j.get<int64_t>() == 3),
+                      where("image_channels"), ": expected 1 or 3, got ", md.at("image_channels"));
+        card.image_channels = j.get<int>();
+    }
+
+    if (has("preprocessing")) {
+        card.preprocessing = parse_value(md, "preprocessing", file);
+        SEGCORE_CHECK(card.preprocessing.is_array(), where("preprocessing"),
+                      ": expected a JSON array of transforms, got ", short_dump(card.preprocessing));
+        try {  // validated now, so a bad pipeline is reported before any image is read
+            data::TransformContext ctx;
+            ctx.ignore_index = card.ignore_index;
+            data::Compose::from_json(card.preprocessing, ctx, "preprocessing");
+        } catch (const Error& e) {
+            SEGCORE_THROW(where("preprocessing"), ": ", e.message());
+        }
+    }
+
+    if (has("inference")) {
+        try {
+            card.inference = InferOptions::from_json(parse_value(md, "inference", file), "inference");
+        } catch (const Error& e) {
+            SEGCORE_THROW(file, ": metadata \"inference\": ", e.message());
+        }
+    }
+
+    if (has("dataset")) card.dataset = md.at("dataset");
+
+    const std::vector<std::string>& reserved = model_card_keys();
+    for (const auto& [k, v] : md)
+        if (k != "model" && k != "format" && std::find(reserved.begin(), reserved.end(), k) == reserved.end())
+            card.extra[k] = v;
+    return card;
+}
+
+ModelCard ModelCard::from_dataset(const data::DatasetSpec& spec) {
+    ModelCard card;
+    card.classes = spec.classes;
+    card.palette = spec.palette.size() >= spec.classes.size() && !spec.palette.empty()
+                       ? spec.palette
+                       : default_palette(spec.num_classes());
+    card.ignore_index = spec.ignore_index;
+    card.image_channels = spec.image_channels;
+    if (!spec.spec_path.empty()) card.dataset = std::filesystem::absolute(spec.spec_path).lexically_normal().string();
+    return card;
+}
+
+}  // namespace segcore::seg

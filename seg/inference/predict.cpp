@@ -1,0 +1,204 @@
+// Prediction on image files (seg/inference/predict.h).
+#include "seg/inference/predict.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "core/error.h"
+#include "data/file_util.h"
+#include "data/image_io.h"
+#include "data/sample_rng.h"
+#include "kernels/reduce/reduce.h"
+#include "kernels/resize/interpolate.h"
+#include "seg/inference/visualize.h"
+
+namespace segcore::seg {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_image_name(const fs::path& p) {
+    std::string ext = p.extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
+}
+
+bool ends_with_txt(const std::string& s) {
+    return s.size() >= 4 && std::equal(s.end() - 4, s.end(), ".txt",
+                                       [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+}
+
+std::string trim(const std::string& s) {
+    const size_t b = s.find_first_not_of(" \t\r\n");
+    if (b == std::string::npos) return "";
+    const size_t e = s.find_last_not_of(" \t\r\n");
+    return s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+// ---- Predictor ----
+
+Predictor::Predictor(SegModel& model, ModelCard card, InferOptions opt, Device device)
+    : model_(model), card_(std::move(card)), opt_(std::move(opt)), device_(device) {
+    opt_.validate("inference");
+    data::TransformContext ctx;
+    ctx.ignore_index = card_.ignore_index;
+    pipeline_ = data::Compose::from_json(card_.preprocessing, ctx, "preprocessing");
+    for (const autograd::Variable& p : model_.parameters()) {
+        SEGCORE_CHECK(p.device() == device_, "predict: the model is on ", p.device().str(),
+                      " but the predictor runs on ", device_.str());
+        break;
+    }
+    model_.eval();
+}
+
+Prediction Predictor::predict(const data::Image& image, const std::string& name) const {
+    SEGCORE_CHECK(!image.empty() && image.channels == card_.image_channels, name, ": expected an image with ",
+                  card_.image_channels, " channel(s) (the model's image_channels), got ", image.channels);
+    // The same path as a dataset sample: f32 on the 0-255 scale, then the card's preprocessing.
+    data::Sample s;
+    s.image.height = image.height;
+    s.image.width = image.width;
+    s.image.channels = image.channels;
+    s.image.pixels.assign(image.pixels.begin(), image.pixels.end());
+    s.id = name;
+    data::SampleRng rng(0, 0, 0);
+    try {
+        pipeline_.apply(s, rng);
+    } catch (const Error& e) {
+        SEGCORE_THROW(name, ": preprocessing failed: ", e.message());
+    }
+    const int64_t c = s.image.channels, h = s.image.height, w = s.image.width, plane = h * w;
+    Tensor x = empty({1, c, h, w}, DType::F32);
+    float* dst = x.data<float>();
+    for (int64_t p = 0; p < plane; ++p)
+        for (int64_t k = 0; k < c; ++k) dst[k * plane + p] = s.image.pixels[size_t(p * c + k)];
+
+    Prediction out;
+    out.probs = infer_probabilities(model_, x.to(device_), opt_);
+    // A preprocessing that resized the image: the prediction goes back to the image's own size.
+    if (h != image.height || w != image.width)
+        out.probs = ops::interpolate(out.probs, ops::InterpolateOptions::size(image.height, image.width));
+    const Tensor labels = ops::argmax(out.probs, 1).cpu().contiguous();
+    out.labels.height = image.height;
+    out.labels.width = image.width;
+    out.labels.labels.resize(size_t(image.height * image.width));
+    const int64_t* lp = labels.data<int64_t>();
+    for (size_t i = 0; i < out.labels.labels.size(); ++i) out.labels.labels[i] = int32_t(lp[i]);
+    return out;
+}
+
+// ---- inputs ----
+
+std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
+    std::vector<std::string> files;
+    for (const std::string& in : inputs) {
+        if (data::directory_exists(in)) {
+            std::vector<std::string> found;
+            for (const auto& e : fs::directory_iterator(in))
+                if (e.is_regular_file() && is_image_name(e.path())) found.push_back(e.path().string());
+            std::sort(found.begin(), found.end());
+            SEGCORE_CHECK(!found.empty(), in, ": no .png/.jpg/.jpeg/.bmp images in this folder");
+            files.insert(files.end(), found.begin(), found.end());
+        } else if (ends_with_txt(in)) {
+            std::ifstream f(in);
+            SEGCORE_CHECK(f.good(), in, ": cannot read this list file");
+            const fs::path base = fs::path(in).parent_path();
+            std::string line;
+            int64_t number = 0;
+            while (std::getline(f, line)) {
+                ++number;
+                const std::string p = trim(line);
+                if (p.empty() || p[0] == '#') continue;
+                std::string path = p;
+                if (fs::path(p).is_relative() && data::file_exists((base / p).string())) path = (base / p).string();
+                SEGCORE_CHECK(data::file_exists(path), in, ":", number, ": no such image file: ", p);
+                files.push_back(path);
+            }
+        } else {
+            SEGCORE_CHECK(data::file_exists(in), in, ": no such file or folder");
+            files.push_back(in);
+        }
+    }
+    return files;
+}
+
+std::string find_truth_mask(const std::string& dir, const std::string& stem) {
+    for (const char* suffix : {".png", "_L.png"}) {
+        const std::string p = data::join_path(dir, stem + suffix);
+        if (data::file_exists(p)) return p;
+    }
+    return "";
+}
+
+data::Mask read_truth_mask(const std::string& path, const ModelCard& card) {
+    data::MaskFile f = data::read_mask_file(path);
+    if (!f.is_rgb()) return std::move(f.values);
+    // CamVid's _L.png and similar: colours through the palette, unknown colours ignored.
+    return data::rgb_to_mask(f.rgb, card.palette, path, card.ignore_index);
+}
+
+// ---- the whole job ----
+
+std::vector<PredictedFile> predict_files(const Predictor& predictor, const std::vector<std::string>& images,
+                                         const PredictOptions& opt,
+                                         const std::function<void(const PredictedFile&)>& on_file) {
+    const ModelCard& card = predictor.card();
+    std::map<std::string, std::string> stems;
+    for (const std::string& img : images) {
+        const std::string stem = fs::path(img).stem().string();
+        const auto [it, fresh] = stems.emplace(stem, img);
+        SEGCORE_CHECK(fresh, "predict: ", it->second, " and ", img, " have the same name '", stem,
+                      "' and would overwrite each other's outputs");
+    }
+    SEGCORE_CHECK(opt.masks_dir.empty() || data::directory_exists(opt.masks_dir), "predict: --masks ", opt.masks_dir,
+                  " is not a folder");
+    std::error_code ec;
+    fs::create_directories(opt.out_dir, ec);
+    SEGCORE_CHECK(!ec, "predict: cannot create the output folder ", opt.out_dir, ": ", ec.message());
+
+    std::vector<PredictedFile> done;
+    for (const std::string& img : images) {
+        PredictedFile r;
+        r.image = img;
+        r.stem = fs::path(img).stem().string();
+        const data::Image image = data::read_image(img, card.image_channels);
+        const Prediction p = predictor.predict(image, img);
+        const auto out = [&](const std::string& suffix) {
+            const std::string path = data::join_path(opt.out_dir, r.stem + suffix);
+            r.outputs.push_back(path);
+            return path;
+        };
+        data::write_index_png(out("_index.png"), p.labels);
+        data::write_png(out("_color.png"), colorize_mask(p.labels, card.palette));
+        data::write_png(out("_overlay.png"),
+                        overlay_with_legend(image, p.labels, card.classes, card.palette, opt.alpha));
+        if (opt.entropy) data::write_png(out("_entropy.png"), heat_colormap(entropy_map(p.probs)));
+        if (!opt.masks_dir.empty()) {
+            r.truth = find_truth_mask(opt.masks_dir, r.stem);
+            if (!r.truth.empty()) {
+                const data::Mask truth = read_truth_mask(r.truth, card);
+                SEGCORE_CHECK(truth.height == image.height && truth.width == image.width, "predict: the mask ", r.truth,
+                              " is ", truth.width, "x", truth.height, " but the image ", img, " is ", image.width, "x",
+                              image.height, " (width x height)");
+                data::write_png(out("_error.png"), error_map(image, p.labels, truth, card.ignore_index));
+                for (size_t i = 0; i < truth.labels.size(); ++i) {
+                    if (truth.labels[i] == card.ignore_index) continue;
+                    ++r.counted;
+                    r.correct += truth.labels[i] == p.labels.labels[i];
+                }
+                if (r.counted) r.pixel_accuracy = double(r.correct) / double(r.counted);
+            }
+        }
+        if (on_file) on_file(r);
+        done.push_back(std::move(r));
+    }
+    return done;
+}
+
+}  // namespace segcore::seg
