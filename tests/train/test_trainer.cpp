@@ -250,3 +250,78 @@ TEST_CASE("trainer: resume refuses mixing runs and names a truncated checkpoint"
     CHECK_THROWS_WITH(seg::Trainer(test::parse(longer), quiet(d / "run/best_model.safetensors")),
                       Contains("not a segcore trainer checkpoint"));
 }
+
+TEST_CASE("trainer: distillation from a teacher model file and the Siamese consistency term train") {
+    test::TempDir d;
+    json teacher_cfg = test::tiny_config(d.path(), "teacher");
+    seg::Trainer teacher(test::parse(teacher_cfg), quiet());
+    const seg::TrainResult tr = teacher.fit();
+
+    SECTION("kd: the student's loss includes the distillation term") {
+        json c = test::tiny_config(d.path(), "student");
+        c["model"]["base_width"] = 4;
+        c["loss"] = {{"terms", json::array({{{"type", "cross_entropy"}},
+                                            {{"type", "kd"}, {"weight", 0.5}, {"temperature", 2.0}}})},
+                     {"teacher", tr.best_model}};
+        seg::Trainer t(test::parse(c), quiet());
+        const seg::TrainResult r = t.fit();
+        CHECK(r.iters == 6);
+        const std::vector<json> log = read_jsonl(d / "student/log.jsonl");
+        bool seen = false;
+        for (const json& rec : log)
+            if (rec["type"] == "eval") {
+                REQUIRE(rec.contains("train_kd"));
+                CHECK(rec["train_kd"].get<double>() > 0);
+                seen = true;
+            }
+        CHECK(seen);
+    }
+    SECTION("kd with a teacher of another class count is refused, naming the file") {
+        json c = test::tiny_config(d.path(), "student2");
+        c["data"]["synth"]["classes"] = 5;
+        c["data"]["dataset"] = d / "data5/dataset.json";
+        c["loss"] = {{"terms", json::array({{{"type", "kd"}}})}, {"teacher", tr.best_model}};
+        CHECK_THROWS_WITH(seg::Trainer(test::parse(c), quiet()), Contains("loss.teacher") && Contains(tr.best_model));
+    }
+    SECTION("Siamese U-Net: two views, consistency logged, weights change") {
+        json c = test::tiny_config(d.path(), "siamese");
+        c["model"] = {{"name", "siamese_unet"}, {"base_width", 8}, {"depth", 2}, {"bilinear", true}};
+        c["loss"]["consistency"] = {{"weight", 0.5}, {"strength", 0.3}};
+        seg::Trainer t(test::parse(c), quiet());
+        const Tensor before = t.model().named_parameters()[0].second.data().clone();
+        t.fit();
+        CHECK_FALSE(same_bits(before, t.model().named_parameters()[0].second.data()));
+        bool seen = false;
+        for (const json& rec : read_jsonl(d / "siamese/log.jsonl"))
+            if (rec["type"] == "eval") {
+                REQUIRE(rec.contains("train_consistency"));
+                CHECK(rec["train_consistency"].get<double>() >= 0);
+                seen = true;
+            }
+        CHECK(seen);
+        json plain = c;
+        plain["model"]["name"] = "unet";
+        plain["checkpoint"]["dir"] = d / "siamese_plain";
+        CHECK_THROWS_WITH(seg::Trainer(test::parse(plain), quiet()), Contains("siamese_unet"));
+    }
+}
+
+TEST_CASE("trainer: parameter groups take their learning-rate multiplier and weight decay") {
+    test::TempDir d;
+    json c = test::tiny_config(d.path());
+    c["optimizer"]["groups"] = json::array({{{"match", "^outc\\."}, {"lr_mult", 0.1}, {"weight_decay", 0.0}}});
+    c["scheduler"] = {{"type", "constant"}};
+    seg::Trainer t(test::parse(c), quiet());
+    t.fit();
+    // Group 1 = the classifier (outc.*): 0.1x the rate and no decay; everything else in group 0.
+    const nn::StateDict ck = nn::StateDict::load(seg::latest_checkpoint(d / "run"));
+    CHECK(ck.get_f64("optimizer.param_groups.0.lr", "test") == 0.01);
+    CHECK(ck.get_f64("optimizer.param_groups.1.lr", "test") == Approx(0.001));
+    CHECK(ck.get_f64("optimizer.param_groups.1.weight_decay", "test") == 0.0);
+    CHECK(ck.get_i64("optimizer.param_groups.1.num_params", "test") == 2);  // outc.weight, outc.bias
+
+    json typo = c;
+    typo["optimizer"]["groups"][0]["match"] = "^backbone\\.";
+    typo["checkpoint"]["dir"] = d / "typo";
+    CHECK_THROWS_WITH(seg::Trainer(test::parse(typo), quiet()), Contains("optimizer.groups[0].match") && Contains("matches no parameter"));
+}
