@@ -2,6 +2,7 @@
 // (output shape, parameters, FLOPs), totals, and an estimate of peak training memory for a batch,
 // crop and precision (seg/models/summary.h) — to know before step 1 whether a run will fit.
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -13,6 +14,8 @@
 #include "seg/models/model_file.h"
 #include "seg/models/registry.h"
 #include "seg/models/summary.h"
+#include "seg/train/config_file.h"
+#include "data/dataset_spec.h"
 
 namespace segcore::apps {
 
@@ -37,8 +40,29 @@ std::shared_ptr<seg::SegModel> load_any(const std::string& path, nlohmann::json&
     } catch (const nlohmann::json::exception& e) {
         SEGCORE_THROW(path, ": not valid JSON: ", e.what());
     }
-    const bool is_config = j.is_object() && j.contains("model") && !j.contains("name");
-    spec = is_config ? j["model"] : j;
+    // No model spec has a "model" object or a "base"; training configs do.
+    const bool is_config = j.is_object() && (j.contains("base") || (j.contains("model") && j["model"].is_object()));
+    if (is_config) {
+        // A training config: resolve its bases, and take the class count and channels from its
+        // dataset when the model section leaves them to it (as `segcore train` does).
+        const nlohmann::json doc = seg::load_config_file(path);
+        SEGCORE_CHECK(doc.contains("model") && doc["model"].is_object(), path, ": no \"model\" section");
+        spec = doc["model"];
+        spec.erase("pretrained");
+        const nlohmann::json data = doc.value("data", nlohmann::json::object());
+        if (!spec.contains("num_classes") || !spec.contains("in_channels")) {
+            const std::string ds = data.value("dataset", "");
+            if (!ds.empty() && std::filesystem::exists(ds)) {
+                const data::DatasetSpec d = data::load_dataset_spec(ds);
+                if (!spec.contains("num_classes")) spec["num_classes"] = d.num_classes();
+                if (!spec.contains("in_channels")) spec["in_channels"] = d.image_channels;
+            } else if (data.contains("synth") && data["synth"].is_object() && !spec.contains("num_classes")) {
+                spec["num_classes"] = data["synth"].value("classes", int64_t(6));
+            }
+        }
+    } else {
+        spec = j;
+    }
     try {
         return seg::build_model(spec, is_config ? "model" : "");
     } catch (const Error& e) {
