@@ -7,6 +7,7 @@
 #include "bench/common/bench_util.h"
 #include "core/parallel.h"
 #include "core/tensor.h"
+#include "kernels/shape/flip.h"
 
 using namespace segcore;
 
@@ -101,5 +102,14 @@ void BM_fill_f32(benchmark::State& state) {
     bench::set_bytes(state, 4.0 * double(n));
 }
 BENCHMARK(BM_fill_f32)->Arg(kElems)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// Horizontal flip of an activation-sized (N, C, H, W) tensor: flip TTA mirrors every image and
+// every logit map (seg/inference/infer.cpp). A copy with reversed rows; memcpy above is its ceiling.
+void BM_flip_width_f32(benchmark::State& state) {
+    const Tensor x = ones({8, 19, 256, 512});
+    for (auto _ : state) benchmark::DoNotOptimize(ops::flip(x, 3));
+    bench::set_bytes(state, 8.0 * double(x.numel()));
+}
+BENCHMARK(BM_flip_width_f32)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace

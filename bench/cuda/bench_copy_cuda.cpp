@@ -6,6 +6,7 @@
 #include "core/copy.h"
 #include "core/stream.h"
 #include "core/tensor.h"
+#include "kernels/shape/flip.h"
 
 using namespace segcore;
 
@@ -63,5 +64,15 @@ void BM_cuda_fill_f32(benchmark::State& state) {
     bench::set_bytes(state, 4.0 * double(n));
 }
 BENCHMARK(BM_cuda_fill_f32)->Arg(kElems)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+// Horizontal flip of Cityscapes-sized logits (flip TTA); the d2d memcpy above is its ceiling.
+void BM_cuda_flip_width_f32(benchmark::State& state) {
+    if (!bench::require_cuda_device(state)) return;
+    const Tensor x = ones({8, 19, 512, 1024}, Device::cuda());
+    Tensor y;
+    bench::run_cuda(state, [&] { y = ops::flip(x, 3); });
+    bench::set_bytes(state, 8.0 * double(x.numel()));
+}
+BENCHMARK(BM_cuda_flip_width_f32)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace
