@@ -197,5 +197,22 @@ json.dump(merged, open(os.path.join(sys.argv[1], "lab.json"), "w"), indent=1)
 EOF
 fi
 
+# ---- the training app on the GPU: the demo end to end (synthetic data, no dataset needed), then
+# ENet model throughput against PyTorch (same model, batch and precision, in this run).
+if [ "${SKIP_TRAIN:-0}" != 1 ]; then
+    start=$SECONDS
+    timeout 600 "$BUILD/apps/segcore" train configs/demo.json --device cuda --out "$OUT/demo-run" \
+        --set "data.dataset=$OUT/demo-data/dataset.json" --set logging.progress=lines >"$OUT/train_demo.txt" 2>&1
+    rc=$?
+    say "train demo (cuda): rc $rc ($((SECONDS - start)) s): $(grep 'finished after' "$OUT/train_demo.txt")"
+    [ $rc -eq 0 ] || status=1
+    rm -rf "$OUT/demo-data" "$OUT/demo-run/checkpoints"
+    for amp in off bf16; do
+        timeout 300 "$BUILD/apps/segcore" bench enet --size 360x480 --batch 8 --device cuda --amp $amp \
+            --json "$OUT/bench_enet_$amp.json" >>"$OUT/bench_models.txt" 2>&1 || status=1
+    done
+    say "bench enet (cuda): $(grep -h 'train ' "$OUT/bench_models.txt" | tr -s ' ' | head -2 | tr '\n' ';')"
+fi
+
 say "gpu_check: $([ $status -eq 0 ] && echo PASSED || echo FAILED)"
 exit $status
