@@ -13,6 +13,7 @@
 #include "core/parallel.h"
 #include "data/file_util.h"
 #include "seg/bench/throughput.h"
+#include "seg/inference/infer.h"
 
 namespace segcore::apps {
 
@@ -28,7 +29,7 @@ void run_bench(const BenchOptions& o) {
     // Threads first: the model build and the summary run on the pool too.
     if (o.threads > 0) set_num_threads(o.threads);
     seg::ThroughputOptions t;
-    std::tie(t.height, t.width) = seg::parse_bench_size(o.size);
+    std::tie(t.height, t.width) = seg::parse_size_hw(o.size, "--size");
     t.batch = o.batch;
     t.device = Device::parse(o.device);
     if (t.device.is_cuda()) require_cuda("segcore bench --device cuda");  // before a model is built for nothing

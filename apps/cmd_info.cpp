@@ -13,6 +13,7 @@
 #include "data/file_util.h"
 #include "seg/models/model_file.h"
 #include "seg/models/registry.h"
+#include "seg/inference/infer.h"
 #include "seg/models/summary.h"
 #include "seg/train/config_file.h"
 #include "data/dataset_spec.h"
@@ -70,21 +71,6 @@ std::shared_ptr<seg::SegModel> load_any(const std::string& path, nlohmann::json&
     }
 }
 
-// "512x1024" -> {512, 1024}.
-std::pair<int64_t, int64_t> parse_size(const std::string& s) {
-    const size_t x = s.find('x');
-    int64_t h = 0, w = 0;
-    try {
-        SEGCORE_CHECK(x != std::string::npos, "");
-        h = std::stoll(s.substr(0, x));
-        w = std::stoll(s.substr(x + 1));
-    } catch (...) {
-        h = w = 0;
-    }
-    SEGCORE_CHECK(h > 0 && w > 0, "--size: expected HxW such as 512x1024, got \"", s, "\"");
-    return {h, w};
-}
-
 }  // namespace
 
 void add_info_command(CLI::App& app) {
@@ -112,7 +98,7 @@ void add_info_command(CLI::App& app) {
         SEGCORE_CHECK(!o.input.empty(), "segcore info: give a model spec, config or model file (or --list)");
         nlohmann::json spec;
         const auto model = load_any(o.input, spec);
-        const auto [h, w] = parse_size(o.size);
+        const auto [h, w] = seg::parse_size_hw(o.size, "--size");
         const int64_t in_ch = spec.value("in_channels", int64_t(3));
         const DType prec = o.precision == "f32" ? DType::F32 : o.precision == "bf16" ? DType::BF16 : DType::F16;
         const seg::ModelSummary s = seg::summarize_model(*model, in_ch, h, w);

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "data/color.h"
 #include "data/transforms.h"
 
 namespace segcore::data {
@@ -82,35 +83,7 @@ void adjust_hue(FloatImage& img, double shift) {
         // torchvision: h = (h / 6 + 1) % 1, then (h + shift) % 1; one floor instead of two fmods
         h = h / 6.f + float(shift);
         h -= std::floor(h);
-        // back to RGB (torchvision _hsv2rgb)
-        const float h6 = h * 6.f;
-        const float fi = std::floor(h6);
-        const float fr = h6 - fi;
-        const int sector = int(fi) % 6;
-        const float pp = std::clamp(v * (1.f - s), 0.f, 1.f);
-        const float q = std::clamp(v * (1.f - s * fr), 0.f, 1.f);
-        const float t = std::clamp(v * (1.f - s * (1.f - fr)), 0.f, 1.f);
-        float rr, gg, bb;
-        switch (sector) {
-            case 0:
-                rr = v, gg = t, bb = pp;
-                break;
-            case 1:
-                rr = q, gg = v, bb = pp;
-                break;
-            case 2:
-                rr = pp, gg = v, bb = t;
-                break;
-            case 3:
-                rr = pp, gg = q, bb = v;
-                break;
-            case 4:
-                rr = t, gg = pp, bb = v;
-                break;
-            default:
-                rr = v, gg = pp, bb = q;
-                break;
-        }
+        const auto [rr, gg, bb] = hsv_to_rgb(h, s, v);  // back to RGB (torchvision _hsv2rgb)
         p[0] = clamp_bound(rr * kBound);
         p[1] = clamp_bound(gg * kBound);
         p[2] = clamp_bound(bb * kBound);

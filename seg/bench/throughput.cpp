@@ -150,21 +150,6 @@ BenchModel load_bench_model(const std::string& arg, int64_t default_classes) {
     return build_from_json({{"name", arg}, {"num_classes", default_classes}}, arg, default_classes);
 }
 
-std::pair<int64_t, int64_t> parse_bench_size(const std::string& s) {
-    // Digits only on both sides: stoll alone would accept "360x480px" or " 360x-4".
-    const size_t x = s.find('x');
-    const auto digits = [](const std::string& t) {
-        return !t.empty() && t.size() <= 9 && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
-    };
-    int64_t h = 0, w = 0;
-    if (x != std::string::npos && digits(s.substr(0, x)) && digits(s.substr(x + 1))) {
-        h = std::stoll(s.substr(0, x));
-        w = std::stoll(s.substr(x + 1));
-    }
-    SEGCORE_CHECK(h > 0 && w > 0, "--size: expected HxW such as 360x480, got '", s, "'");
-    return {h, w};
-}
-
 DType parse_bench_amp(const std::string& s) {
     if (s == "off") return DType::F32;
     if (s == "bf16") return DType::BF16;

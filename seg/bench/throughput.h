@@ -48,9 +48,6 @@ struct BenchModel {
 // Errors name `arg` (an unknown name also lists the registered ones).
 BenchModel load_bench_model(const std::string& arg, int64_t default_classes = 11);
 
-// "360x480" -> {360, 480}. Errors name the string.
-std::pair<int64_t, int64_t> parse_bench_size(const std::string& s);
-
 struct ThroughputOptions {
     int64_t batch = 4;
     int64_t height = 360, width = 480;  // CamVid's frame size

@@ -113,25 +113,24 @@ int64_t InferOptions::effective_stride_w() const {
 
 // ---- command-line overrides ----
 
-std::pair<int64_t, int64_t> parse_size_hw(const std::string& s, const std::string& what) {
-    const auto number = [&](const std::string& part) {
-        size_t used = 0;
-        long long v = 0;
-        try {
-            v = std::stoll(part, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        SEGCORE_CHECK(used == part.size() && !part.empty() && v > 0, what,
-                      ": expected HxW or S with positive integers (e.g. 512x1024), got \"", s, "\"");
-        return int64_t(v);
+std::pair<int64_t, int64_t> parse_size_hw(const std::string& s, const std::string& what, bool allow_square) {
+    // Digits only on each side: stoll alone would accept "360x480px", " 360" or "+3".
+    const auto number = [](const std::string& t) -> int64_t {
+        if (t.empty() || t.size() > 9 || !std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            return 0;
+        return std::stoll(t);
     };
-    const size_t x = s.find_first_of("xX");
-    if (x == std::string::npos) {
-        const int64_t v = number(s);
-        return {v, v};
+    const size_t x = s.find('x');
+    int64_t h = 0, w = 0;
+    if (x != std::string::npos) {
+        h = number(s.substr(0, x));
+        w = number(s.substr(x + 1));
+    } else if (allow_square) {
+        h = w = number(s);
     }
-    return {number(s.substr(0, x)), number(s.substr(x + 1))};
+    SEGCORE_CHECK(h > 0 && w > 0, what, ": expected HxW", allow_square ? " or S" : "",
+                  " with positive integers (e.g. 512x1024), got '", s, "'");
+    return {h, w};
 }
 
 std::vector<double> parse_scales(const std::string& s, const std::string& what) {
@@ -164,10 +163,10 @@ InferOptions apply_overrides(InferOptions base, const InferOverrides& o) {
         base.mode = o.mode;
     }
     if (!o.crop.empty()) {
-        std::tie(base.crop_h, base.crop_w) = parse_size_hw(o.crop, "--crop");
+        std::tie(base.crop_h, base.crop_w) = parse_size_hw(o.crop, "--crop", /*allow_square=*/true);
         if (o.mode.empty()) base.mode = "sliding";  // a window size only means something when sliding
     }
-    if (!o.stride.empty()) std::tie(base.stride_h, base.stride_w) = parse_size_hw(o.stride, "--stride");
+    if (!o.stride.empty()) std::tie(base.stride_h, base.stride_w) = parse_size_hw(o.stride, "--stride", /*allow_square=*/true);
     if (o.flip) base.flip = true;
     if (o.no_flip) base.flip = false;
     if (!o.scales.empty()) base.scales = parse_scales(o.scales, "--scales");

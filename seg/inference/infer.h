@@ -69,8 +69,9 @@ struct InferOverrides {
 };
 // Applies `o` to `base` and validates the result; errors name the flag ("--crop: ...").
 InferOptions apply_overrides(InferOptions base, const InferOverrides& o);
-// "512x1024" -> {512, 1024}; "512" -> {512, 512}. `what` names the value in errors.
-std::pair<int64_t, int64_t> parse_size_hw(const std::string& s, const std::string& what);
+// "512x1024" -> {512, 1024} (digits only, lowercase x); with allow_square also "512" -> {512, 512}.
+// `what` names the value in errors. Every HxW flag of the CLI (--crop, --stride, --size) uses it.
+std::pair<int64_t, int64_t> parse_size_hw(const std::string& s, const std::string& what, bool allow_square = false);
 // "0.75,1,1.25" -> {0.75, 1, 1.25}; every scale positive.
 std::vector<double> parse_scales(const std::string& s, const std::string& what);
 

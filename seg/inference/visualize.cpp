@@ -7,39 +7,17 @@
 #include <set>
 
 #include "core/error.h"
+#include "data/color.h"
 
 namespace segcore::seg {
 
 namespace {
 
-Rgb hsv_to_rgb(double h, double s, double v) {
-    const double hh = (h - std::floor(h)) * 6.0;
-    const int sector = int(hh) % 6;
-    const double f = hh - std::floor(hh);
-    const double p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f));
-    double r = 0, g = 0, b = 0;
-    switch (sector) {
-        case 0:
-            r = v, g = t, b = p;
-            break;
-        case 1:
-            r = q, g = v, b = p;
-            break;
-        case 2:
-            r = p, g = v, b = t;
-            break;
-        case 3:
-            r = p, g = q, b = v;
-            break;
-        case 4:
-            r = t, g = p, b = v;
-            break;
-        default:
-            r = v, g = p, b = q;
-            break;
-    }
-    auto u8 = [](double x) { return uint8_t(std::lround(std::clamp(x, 0.0, 1.0) * 255.0)); };
-    return {u8(r), u8(g), u8(b)};
+// A palette colour from HSV (hue in turns, any real: its fractional part is used).
+Rgb hsv_colour(double h, double s, double v) {
+    const auto c = data::hsv_to_rgb(float(h - std::floor(h)), float(s), float(v));
+    auto u8 = [](float x) { return uint8_t(std::lround(std::clamp(x, 0.f, 1.f) * 255.f)); };
+    return {u8(c[0]), u8(c[1]), u8(c[2])};
 }
 
 uint8_t blend(double a, double b, double alpha) {
@@ -75,7 +53,7 @@ data::Palette default_palette(int64_t num_classes) {
     std::set<Rgb> used;
     for (int64_t i = 0; i < num_classes; ++i) {
         const double* sv = kLevels[i % 3];
-        Rgb c = hsv_to_rgb(double(i) * kGolden, sv[0], sv[1]);
+        Rgb c = hsv_colour(double(i) * kGolden, sv[0], sv[1]);
         // Hundreds of classes can round two hues to one colour: nudge until unique (deterministic).
         while (used.count(c)) c[2] = uint8_t(c[2] + 1);
         used.insert(c);

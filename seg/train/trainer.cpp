@@ -6,7 +6,6 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -18,6 +17,7 @@
 #include "autograd/grad_mode.h"
 #include "core/error.h"
 #include "data/dataset.h"
+#include "data/file_util.h"
 #include "data/loader.h"
 #include "data/transforms.h"
 #include "kernels/conv/conv_backend.h"
@@ -90,18 +90,6 @@ std::string now_iso8601() {
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
     return buf;
-}
-
-void write_text_atomic(const fs::path& path, const std::string& text) {
-    const fs::path tmp = path.string() + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        SEGCORE_CHECK(out, "cannot write ", tmp.string());
-        out << text;
-        out.flush();
-        SEGCORE_CHECK(out, "writing ", tmp.string(), " failed (disk full?)");
-    }
-    fs::rename(tmp, path);
 }
 
 // Keys whose values differ between two configs ("train.batch_size"), for the resume warning.
@@ -182,7 +170,6 @@ struct Trainer::Impl {
     int64_t skipped_steps = 0, consecutive_skips = 0;
     bool stop_early = false;
     ValResult last_val;
-    bool have_val = false;
     std::string last_checkpoint, best_model;
     // Throughput of this session (not checkpointed: wall-clock facts).
     Clock::time_point session_start;
@@ -284,8 +271,9 @@ Trainer::Trainer(TrainConfig cfg, TrainerOptions opt) : impl_(std::make_unique<I
                       " already holds checkpoints of a run: continue it with --resume auto, or choose another ",
                       "folder (--out DIR or --set checkpoint.dir=DIR)");
     if (!resume.empty()) load_checkpoint(resume);
-    write_text_atomic(fs::path(run_dir()) / "config.json", cfg_.resolved.dump(2) + "\n");
-    write_text_atomic(fs::path(run_dir()) / "config.hash", s.hash + "\n");
+    const std::string resolved = cfg_.resolved.dump(2) + "\n", hash_line = s.hash + "\n";
+    data::write_file_atomic((fs::path(run_dir()) / "config.json").string(), resolved.data(), resolved.size());
+    data::write_file_atomic((fs::path(run_dir()) / "config.hash").string(), hash_line.data(), hash_line.size());
     LoggingSection lcfg = cfg_.logging;
     if (opt_.quiet) lcfg.progress = "off";
     s.log = std::make_unique<RunLog>(run_dir(), lcfg, spec_.classes);
@@ -558,7 +546,6 @@ void Trainer::save_best_model(const ValResult& v) {
 void Trainer::end_of_evaluation(const ValResult& v, double seconds) {
     Impl& s = *impl_;
     s.last_val = v;
-    s.have_val = true;
     const double value = metric_value(v.metrics, cfg_.checkpoint.best_metric);
     const bool improved = std::isfinite(value) &&
                           (!std::isfinite(s.best_value) || value > s.best_value + cfg_.early_stopping.min_delta);

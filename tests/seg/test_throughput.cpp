@@ -11,6 +11,7 @@
 
 #include "kernels/ops.h"
 #include "seg/bench/throughput.h"
+#include "seg/inference/infer.h"
 #include "seg/models/model_file.h"
 #include "seg/models/summary.h"
 #include "tests/seg/model_test_util.h"
@@ -172,10 +173,10 @@ TEST_CASE("throughput: bad options are errors", "[seg][bench]") {
 }
 
 TEST_CASE("throughput: --size and --amp strings", "[seg][bench]") {
-    CHECK(seg::parse_bench_size("360x480") == std::pair<int64_t, int64_t>{360, 480});
-    CHECK(seg::parse_bench_size("1x1") == std::pair<int64_t, int64_t>{1, 1});
+    CHECK(seg::parse_size_hw("360x480", "--size") == std::pair<int64_t, int64_t>{360, 480});
+    CHECK(seg::parse_size_hw("1x1", "--size") == std::pair<int64_t, int64_t>{1, 1});
     for (const std::string bad : {"360", "x480", "360x", "360x480px", "0x480", "-3x4", "axb", "360X480", "", "3x4x5"})
-        CHECK_THAT(error_of([&] { seg::parse_bench_size(bad); }), Contains("--size: expected HxW") && Contains("'" + bad + "'"));
+        CHECK_THAT(error_of([&] { seg::parse_size_hw(bad, "--size"); }), Contains("--size: expected HxW") && Contains("'" + bad + "'"));
     CHECK(seg::parse_bench_amp("off") == DType::F32);
     CHECK(seg::parse_bench_amp("bf16") == DType::BF16);
     CHECK(seg::parse_bench_amp("f16") == DType::F16);
