@@ -42,9 +42,13 @@ std::string image_suffix_of(const std::string& name, const SplitSpec& s) {
 
 const SplitSpec& find_split(const DatasetSpec& spec, const std::string& split) {
     const auto it = spec.splits.find(split);
-    if (it != spec.splits.end()) return it->second;
+    if (split_available(spec, split)) return it->second;
     std::string names;
-    for (const auto& [name, s] : spec.splits) names += (names.empty() ? "" : ", ") + name;
+    for (const std::string& name : split_names(spec)) names += (names.empty() ? "" : ", ") + name;
+    if (it != spec.splits.end())  // an optional preset split whose files are not in this copy
+        SEGCORE_THROW("dataset '", spec.name, "': split '", split, "' is not in this copy (no '",
+                      join_path(spec.root, it->second.list.empty() ? it->second.images : it->second.list),
+                      "'); its splits are: ", names);
     SEGCORE_THROW("dataset '", spec.name, "' has no split '", split, "'; its splits are: ", names);
 }
 
@@ -104,20 +108,12 @@ std::vector<SamplePaths> from_folder_scan(const DatasetSpec& spec, const SplitSp
     const std::string images = join_path(spec.root, s.images);
     SEGCORE_CHECK(directory_exists(images), "dataset '", spec.name, "': the images folder '", images,
                   "' does not exist (root '", spec.root, "')");
-    std::vector<std::string> names;  // relative to images
+    std::vector<std::string> names;  // relative to images, sorted
     try {
-        if (s.recursive) {
-            for (const auto& e :
-                 fs::recursive_directory_iterator(images, fs::directory_options::follow_directory_symlink))
-                if (e.is_regular_file()) names.push_back(fs::relative(e.path(), images).string());
-        } else {
-            for (const auto& e : fs::directory_iterator(images))
-                if (e.is_regular_file()) names.push_back(e.path().filename().string());
-        }
-    } catch (const fs::filesystem_error& e) {
-        SEGCORE_THROW("dataset '", spec.name, "': cannot list '", images, "': ", e.what());
+        names = list_folder_files(images, s.recursive);
+    } catch (const Error& e) {
+        SEGCORE_THROW("dataset '", spec.name, "': ", e.message());
     }
-    std::sort(names.begin(), names.end());
     std::vector<SamplePaths> out;
     for (const std::string& name : names) {
         const std::string suffix = image_suffix_of(name, s);
@@ -197,20 +193,13 @@ std::vector<std::string> unpaired_masks(const DatasetSpec& spec, const std::stri
     for (const auto& p : samples) used.insert(fs::path(p.mask).lexically_normal().string());
     std::vector<std::string> out;
     try {
-        auto visit = [&](const fs::path& path) {
-            const std::string name = path.string();
-            if (ends_with(name, s.mask_suffix) && !used.count(path.lexically_normal().string())) out.push_back(name);
-        };
-        if (s.recursive) {
-            for (const auto& e :
-                 fs::recursive_directory_iterator(masks, fs::directory_options::follow_directory_symlink))
-                if (e.is_regular_file()) visit(e.path());
-        } else {
-            for (const auto& e : fs::directory_iterator(masks))
-                if (e.is_regular_file()) visit(e.path());
+        for (const std::string& rel : list_folder_files(masks, s.recursive)) {
+            const std::string path = join_path(masks, rel);
+            if (ends_with(rel, s.mask_suffix) && !used.count(fs::path(path).lexically_normal().string()))
+                out.push_back(path);
         }
-    } catch (const fs::filesystem_error& e) {
-        SEGCORE_THROW("dataset '", spec.name, "': cannot list '", masks, "': ", e.what());
+    } catch (const Error& e) {
+        SEGCORE_THROW("dataset '", spec.name, "': ", e.message());
     }
     std::sort(out.begin(), out.end());
     return out;

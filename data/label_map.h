@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "data/dataset_spec.h"
+#include "data/image_io.h"
 
 namespace segcore::data {
 
@@ -38,6 +39,10 @@ public:
     // Reads and maps without judging the labels (for lint): throws only when the file cannot be read.
     DecodedMask decode(const std::string& path) const;
 
+    // Maps and checks an index mask already read (values, not colours) like read() does: for
+    // callers that decide how to read a file themselves (predict's --masks takes colour masks too).
+    Mask map_checked(MaskFile file, const std::string& path) const;
+
     // The label a stored value maps to (index/binary masks), and whether that label is valid.
     int32_t map_value(int32_t stored) const;
     bool is_valid_stored(int32_t stored) const;
@@ -47,6 +52,8 @@ public:
 
 private:
     DecodedMask decode_impl(const std::string& path, bool strict_colours) const;
+    DecodedMask decode_values(MaskFile file) const;                // index / binary masks
+    Mask checked(DecodedMask d, const std::string& path) const;  // read()'s judgement
 
     DatasetSpec spec_;            // a copy: the mapper may outlive the caller's spec
     std::vector<int32_t> lut_;    // stored value (0..65535) -> label

@@ -214,7 +214,7 @@ LintReport lint_split(const DatasetSpec& spec, const std::string& split, const L
 
 std::vector<LintReport> lint_dataset(const DatasetSpec& spec, const LintOptions& options) {
     std::vector<LintReport> out;
-    for (const auto& [name, s] : spec.splits) out.push_back(lint_split(spec, name, options));
+    for (const std::string& name : split_names(spec)) out.push_back(lint_split(spec, name, options));
     return out;
 }
 

@@ -44,7 +44,8 @@ struct LintOptions {
 
 LintReport lint_split(const DatasetSpec& spec, const std::string& split, const LintOptions& options = {});
 
-// Lints every split (in name order).
+// Lints every split that counts (split_names, in name order: a preset's optional splits only when
+// their files exist).
 std::vector<LintReport> lint_dataset(const DatasetSpec& spec, const LintOptions& options = {});
 
 }  // namespace segcore::data

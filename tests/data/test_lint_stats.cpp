@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "data/dataset.h"
 #include "data/dataset_spec.h"
 #include "data/image_io.h"
 #include "data/lint.h"
@@ -200,4 +201,35 @@ TEST_CASE("stats: class frequencies and weights match hand-computed values", "[d
     // Invalid labels stop the statistics with the file named.
     write_index_png(dir.file("ds/masks/b.png"), mask_of(2, 2, {1, 7}));
     CHECK_THROWS_WITH(compute_class_stats(folder_spec(dir, 4), "train"), Catch::Contains(dir / "ds/masks/b.png"));
+}
+
+TEST_CASE("lint, train, stats: one rule for a dangling symlink image, and symlink loops end", "[data][lint]") {
+    // Before: the folder scan kept only entries that resolve to regular files, so lint said OK for
+    // a dangling image symlink that training then silently dropped; a recursive scan followed a
+    // folder symlink loop until the path was too long.
+    TempDir dir;
+    DatasetSpec spec = folder_spec(dir, 2);
+    spec.splits["train"].recursive = true;
+    write_png(dir.file("ds/images/a.png"), test::pattern_image(4, 4, 3));
+    write_index_png(dir.file("ds/masks/a.png"), mask_of(4, 4, {0, 1}));
+    std::filesystem::create_symlink(dir / "ds/gone.png", dir / "ds/images/b.png");         // dangling
+    std::filesystem::create_symlink("loop.png", dir / "ds/images/loop.png");               // a link loop
+    std::filesystem::create_directories(dir / "ds/images/sub");
+    std::filesystem::create_directory_symlink("..", dir / "ds/images/sub/up");             // a folder loop
+    write_png(dir.file("ds/images/sub/c.png"), test::pattern_image(4, 4, 3));
+    write_index_png(dir.file("ds/masks/sub/c.png"), mask_of(4, 4, {1}));
+    write_index_png(dir.file("ds/masks/b.png"), mask_of(4, 4, {1}));
+    write_index_png(dir.file("ds/masks/loop.png"), mask_of(4, 4, {1}));
+
+    std::vector<std::string> ids;
+    for (const auto& p : list_samples(spec, "train")) ids.push_back(p.id);
+    CHECK(ids == std::vector<std::string>{"a", "b", "loop", "sub/c"});  // each folder once
+
+    const LintReport r = lint_split(spec, "train");
+    const LintIssue* missing = find_issue(r, "missing_image");
+    REQUIRE(missing != nullptr);
+    CHECK(missing->count == 2);
+    CHECK(missing->examples.at(0) == dir / "ds/images/b.png");
+    // Training refuses the same files, by name.
+    CHECK_THROWS_WITH(open_dataset(spec, "train"), Catch::Contains("images/b.png") && Catch::Contains("loop.png"));
 }
