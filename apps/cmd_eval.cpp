@@ -45,7 +45,10 @@ void add_eval_command(CLI::App& app) {
         const seg::ModelCard card = seg::ModelCard::from_metadata(lm.metadata, o.model);
         const std::string spec_path = o.data.empty() ? card.dataset : o.data;
         SEGCORE_CHECK(!spec_path.empty(), o.model, " does not name its dataset: give one with --data SPEC.json");
-        const data::DatasetSpec spec = data::load_dataset_spec(spec_path);
+        std::fprintf(stderr, "%s", seg::missing_preprocessing_warning(card, o.model).c_str());
+        data::DatasetSpec spec = data::load_dataset_spec(spec_path);
+        // Images are read the way the model takes them (the card's image_channels), as predict does.
+        spec.image_channels = card.image_channels;
         SEGCORE_CHECK(spec.num_classes() == lm.model->num_classes(), spec_path, " has ", spec.num_classes(),
                       " classes but the model in ", o.model, " predicts ", lm.model->num_classes());
         const seg::InferOptions opt = seg::apply_overrides(card.inference, o.infer);

@@ -11,9 +11,10 @@
 #include "apps/commands.h"
 #include "core/error.h"
 #include "data/file_util.h"
+#include "seg/inference/infer.h"
+#include "seg/inference/model_card.h"
 #include "seg/models/model_file.h"
 #include "seg/models/registry.h"
-#include "seg/inference/infer.h"
 #include "seg/models/summary.h"
 #include "seg/train/config_file.h"
 #include "data/dataset_spec.h"
@@ -77,7 +78,7 @@ void add_info_command(CLI::App& app) {
     struct Options {
         std::string input, size = "512x512", precision = "f32", optimizer = "adamw", json;
         int64_t batch = 8;
-        bool list = false;
+        bool list = false, check = false;
     };
     static Options o;
     auto* cmd = app.add_subcommand("info", "Per-layer summary of a model, its FLOPs and estimated training memory");
@@ -90,12 +91,26 @@ void add_info_command(CLI::App& app) {
         ->check(CLI::IsMember({"adamw", "adam", "sgd", "none"}));
     cmd->add_option("--json", o.json, "also write the summary as JSON to this file");
     cmd->add_flag("--list", o.list, "list the models the registry can build and exit");
+    cmd->add_flag("--check", o.check,
+                  "model file only: rebuild the network from its spec, load the weights strictly, validate the "
+                  "model card, print one line (scripts/convert_pth.py runs this)");
     cmd->callback([] {
         if (o.list) {
             for (const seg::ModelEntry& e : seg::model_registry()) std::printf("%-16s %s\n", e.name.c_str(), e.summary.c_str());
             return;
         }
         SEGCORE_CHECK(!o.input.empty(), "segcore info: give a model spec, config or model file (or --list)");
+        if (o.check) {
+            SEGCORE_CHECK(ends_with(o.input, ".safetensors"), "segcore info --check: expected a .safetensors model file, got ",
+                          o.input);
+            const seg::LoadedModel lm = seg::load_model_file(o.input);  // strict: every name and shape
+            const seg::ModelCard card = seg::ModelCard::from_metadata(lm.metadata, o.input);
+            std::printf("%s: OK: %s, %lld classes, %d input channel(s), %zu tensors, preprocessing %s\n",
+                        o.input.c_str(), lm.spec.value("name", std::string("?")).c_str(),
+                        (long long)card.num_classes(), card.image_channels, lm.model->state_dict().size(),
+                        card.preprocessing_recorded ? card.preprocessing.dump().c_str() : "NOT RECORDED");
+            return;
+        }
         nlohmann::json spec;
         const auto model = load_any(o.input, spec);
         const auto [h, w] = seg::parse_size_hw(o.size, "--size");

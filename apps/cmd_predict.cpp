@@ -1,5 +1,5 @@
 // `segcore predict MODEL.safetensors INPUT... [--out DIR] [--entropy] [--masks DIR] [--alpha A]
-// [inference flags]`: class maps, colour masks and overlays for images, from the model file alone
+// [--skip-bad] [inference flags]`: class maps, colour masks and overlays for images, from the model file alone
 // (seg/inference/predict.h lists the files written).
 #include <cmath>
 #include <cstdio>
@@ -9,6 +9,7 @@
 #include "apps/commands.h"
 #include "apps/infer_flags.h"
 #include "core/device.h"
+#include "core/error.h"
 #include "seg/inference/model_card.h"
 #include "seg/inference/predict.h"
 #include "seg/models/model_file.h"
@@ -33,20 +34,29 @@ void add_predict_command(CLI::App& app) {
                     "ground-truth folder (<stem>.png or <stem>_L.png): writes <stem>_error.png, prints pixel accuracy");
     cmd->add_option("--alpha", o.predict.alpha, "overlay opacity of the class colours, 0..1 (default 0.5)");
     cmd->add_option("--device", o.device, "cpu | cuda | cuda:N (default cpu)");
+    cmd->add_flag("--skip-bad", o.predict.skip_bad,
+                  "report an image that cannot be read or predicted (unreadable, too small, bad mask) and go on");
     add_infer_flags(cmd, o.infer);
     cmd->callback([] {
         const Device device = Device::parse(o.device);
         if (device.is_cuda()) require_cuda("segcore predict --device cuda");
         const seg::LoadedModel lm = seg::load_model_file(o.model);
         const seg::ModelCard card = seg::ModelCard::from_metadata(lm.metadata, o.model);
+        std::fprintf(stderr, "%s", seg::missing_preprocessing_warning(card, o.model).c_str());
         const seg::InferOptions opt = seg::apply_overrides(card.inference, o.infer);
         const std::vector<std::string> images = seg::expand_inputs(o.inputs);
         lm.model->to(device);
         const seg::Predictor predictor(*lm.model, card, opt, device);
         std::printf("segcore predict: %s, %zu image(s), %s, %s -> %s/\n", o.model.c_str(), images.size(),
                     opt.str().c_str(), device.str().c_str(), o.predict.out_dir.c_str());
-        int64_t correct = 0, counted = 0;
+        int64_t correct = 0, counted = 0, skipped = 0;
         const auto report = [&](const seg::PredictedFile& f) {
+            if (!f.error.empty()) {
+                std::fflush(stdout);
+                std::fprintf(stderr, "  skipped %s: %s\n", f.image.c_str(), f.error.c_str());
+                ++skipped;
+                return;
+            }
             std::printf("  %s -> %s_*.png", f.image.c_str(), f.stem.c_str());
             if (!o.predict.masks_dir.empty()) {
                 if (f.truth.empty())
@@ -65,6 +75,11 @@ void add_predict_command(CLI::App& app) {
             std::printf("pixel accuracy over all images with masks: %.2f%%\n",
                         100.0 * double(correct) / double(counted));
         std::printf("outputs written to %s/\n", o.predict.out_dir.c_str());
+        if (skipped > 0) {
+            std::printf("%lld of %zu image(s) skipped (listed above)\n", (long long)skipped, images.size());
+            // Some outputs are still worth having; none at all is a failed run.
+            SEGCORE_CHECK(size_t(skipped) < images.size(), "predict: every image was skipped");
+        }
     });
 }
 

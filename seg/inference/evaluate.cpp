@@ -12,6 +12,7 @@
 #include "data/file_util.h"
 #include "data/transforms.h"
 #include "kernels/reduce/reduce.h"
+#include "seg/inference/input_size.h"
 
 namespace segcore::seg {
 
@@ -146,7 +147,15 @@ EvalResult evaluate_loader(SegModel& model, data::Loader& loader, int64_t num_cl
         SEGCORE_CHECK(b.labels.defined(),
                       "evaluate: the split has no masks (evaluation needs ground truth; use "
                       "`segcore predict` for unlabelled images)");
-        const Tensor probs = infer_probabilities(model, b.images, opt);
+        Tensor probs;
+        try {
+            probs = infer_probabilities(model, b.images, opt);
+        } catch (const Error&) {
+            std::string what = "sample";
+            for (size_t i = 0; i < b.ids.size(); ++i) what += (i ? ", '" : " '") + b.ids[i] + "'";
+            explain_input_size_failure(model, b.images, opt, what);  // throws when the images are too small
+            throw;
+        }
         // The labels go to both metrics, so the confusion matrix and boundary F1 see one prediction.
         const Tensor pred = ops::argmax(probs, 1);
         acc.update(pred, b.labels);

@@ -55,12 +55,16 @@ ModelCard ModelCard::from_metadata(const std::map<std::string, std::string>& md,
     const auto has = [&](const std::string& k) { return md.count(k) > 0; };
     const auto where = [&](const std::string& k) { return file + ": metadata \"" + k + "\""; };
 
-    // K from the network itself, when the file has its spec.
-    int64_t model_classes = -1;
+    // K and the input channels from the network itself, when the file has its spec.
+    int64_t model_classes = -1, model_channels = -1;
     if (has("model")) {
         const json spec = parse_value(md, "model", file);
         if (spec.is_object() && spec.contains("num_classes") && spec["num_classes"].is_number_integer())
             model_classes = spec["num_classes"].get<int64_t>();
+        if (spec.is_object()) {
+            const json ch = spec.value("in_channels", json(3));  // the registry's default
+            if (ch.is_number_integer()) model_channels = ch.get<int64_t>();
+        }
     }
 
     if (has("classes")) {
@@ -107,8 +111,14 @@ ModelCard ModelCard::from_metadata(const std::map<std::string, std::string>& md,
         SEGCORE_CHECK(j.is_number_integer() && (j.get<int64_t>() == 1 || j.get<int64_t>() == 3),
                       where("image_channels"), ": expected 1 or 3, got ", md.at("image_channels"));
         card.image_channels = j.get<int>();
+        // One rule for eval and predict: images are read with the channels the network takes.
+        SEGCORE_CHECK(model_channels < 0 || card.image_channels == model_channels, where("image_channels"), ": ",
+                      card.image_channels, ", but the model takes ", model_channels, " input channel(s)");
+    } else if (model_channels == 1 || model_channels == 3) {
+        card.image_channels = int(model_channels);
     }
 
+    card.preprocessing_recorded = has("preprocessing");
     if (has("preprocessing")) {
         card.preprocessing = parse_value(md, "preprocessing", file);
         SEGCORE_CHECK(card.preprocessing.is_array(), where("preprocessing"),
@@ -149,6 +159,27 @@ ModelCard ModelCard::from_dataset(const data::DatasetSpec& spec) {
     card.image_channels = spec.image_channels;
     if (!spec.spec_path.empty()) card.dataset = std::filesystem::absolute(spec.spec_path).lexically_normal().string();
     return card;
+}
+
+data::DatasetSpec ModelCard::label_spec() const {
+    data::DatasetSpec s;
+    s.name = "model card";
+    s.classes = classes;
+    s.palette = palette;
+    s.ignore_index = ignore_index;
+    s.image_channels = image_channels;
+    return s;
+}
+
+std::string missing_preprocessing_warning(const ModelCard& card, const std::string& file) {
+    if (card.preprocessing_recorded) return "";
+    return "WARNING: " + file +
+           " records no preprocessing (no \"preprocessing\" metadata), so images are fed to the network as raw "
+           "0..255 pixel values.\n"
+           "WARNING: weights converted from PyTorch/torchvision expect ImageNet normalisation and predict garbage "
+           "on raw pixels.\n"
+           "WARNING: record it: /usr/bin/python3 scripts/convert_pth.py " +
+           file + " FIXED.safetensors --preset imagenet (docs/weights.md).\n";
 }
 
 }  // namespace segcore::seg

@@ -10,9 +10,11 @@
 #include "core/error.h"
 #include "data/file_util.h"
 #include "data/image_io.h"
+#include "data/label_map.h"
 #include "data/sample_rng.h"
 #include "kernels/reduce/reduce.h"
 #include "kernels/resize/interpolate.h"
+#include "seg/inference/input_size.h"
 #include "seg/inference/visualize.h"
 
 namespace segcore::seg {
@@ -80,7 +82,13 @@ Prediction Predictor::predict(const data::Image& image, const std::string& name)
         for (int64_t k = 0; k < c; ++k) dst[k * plane + p] = s.image.pixels[size_t(p * c + k)];
 
     Prediction out;
-    out.probs = infer_probabilities(model_, x.to(device_), opt_);
+    const Tensor input = x.to(device_);
+    try {
+        out.probs = infer_probabilities(model_, input, opt_);
+    } catch (const Error&) {
+        explain_input_size_failure(model_, input, opt_, name);  // throws when the image is too small
+        throw;
+    }
     // A preprocessing that resized the image: the prediction goes back to the image's own size.
     if (h != image.height || w != image.width)
         out.probs = ops::interpolate(out.probs, ops::InterpolateOptions::size(image.height, image.width));
@@ -99,10 +107,11 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
     std::vector<std::string> files;
     for (const std::string& in : inputs) {
         if (data::directory_exists(in)) {
+            // Every image-named entry, unreadable ones too (a dangling symlink, a loop): reading it
+            // reports it by name, instead of the file silently missing from the outputs.
             std::vector<std::string> found;
-            for (const auto& e : fs::directory_iterator(in))
-                if (e.is_regular_file() && is_image_name(e.path())) found.push_back(e.path().string());
-            std::sort(found.begin(), found.end());
+            for (const std::string& name : data::list_folder_files(in, /*recursive=*/false))
+                if (is_image_name(name)) found.push_back(data::join_path(in, name));
             SEGCORE_CHECK(!found.empty(), in, ": no .png/.jpg/.jpeg/.bmp images in this folder");
             files.insert(files.end(), found.begin(), found.end());
         } else if (ends_with_txt(in)) {
@@ -138,17 +147,57 @@ std::string find_truth_mask(const std::string& dir, const std::string& stem) {
 
 data::Mask read_truth_mask(const std::string& path, const ModelCard& card) {
     data::MaskFile f = data::read_mask_file(path);
-    if (!f.is_rgb()) return std::move(f.values);
     // CamVid's _L.png and similar: colours through the palette, unknown colours ignored.
-    return data::rgb_to_mask(f.rgb, card.palette, path, card.ignore_index);
+    if (f.is_rgb()) return data::rgb_to_mask(f.rgb, card.palette, path, card.ignore_index);
+    // Index masks by the rule eval and train apply: a label outside the classes and the ignore
+    // index is an error naming the file and the values, not a pixel counted as wrong.
+    return data::LabelMapper(card.label_spec()).map_checked(std::move(f), path);
 }
 
 // ---- the whole job ----
 
+namespace {
+
+// One image: read it (and its ground truth, so a bad mask fails before any output is written),
+// predict, write the files. Errors name the image or mask file.
+void predict_one(const Predictor& predictor, const PredictOptions& opt, PredictedFile& r) {
+    const ModelCard& card = predictor.card();
+    const data::Image image = data::read_image(r.image, card.image_channels);
+    data::Mask truth;
+    if (!opt.masks_dir.empty()) {
+        r.truth = find_truth_mask(opt.masks_dir, r.stem);
+        if (!r.truth.empty()) {
+            truth = read_truth_mask(r.truth, card);
+            SEGCORE_CHECK(truth.height == image.height && truth.width == image.width, "predict: the mask ", r.truth,
+                          " is ", truth.width, "x", truth.height, " but the image ", r.image, " is ", image.width, "x",
+                          image.height, " (width x height)");
+        }
+    }
+    const Prediction p = predictor.predict(image, r.image);
+    const auto out = [&](const std::string& suffix) {
+        const std::string path = data::join_path(opt.out_dir, r.stem + suffix);
+        r.outputs.push_back(path);
+        return path;
+    };
+    data::write_index_png(out("_index.png"), p.labels);
+    data::write_png(out("_color.png"), colorize_mask(p.labels, card.palette));
+    data::write_png(out("_overlay.png"), overlay_with_legend(image, p.labels, card.classes, card.palette, opt.alpha));
+    if (opt.entropy) data::write_png(out("_entropy.png"), heat_colormap(entropy_map(p.probs)));
+    if (r.truth.empty()) return;
+    data::write_png(out("_error.png"), error_map(image, p.labels, truth, card.ignore_index));
+    for (size_t i = 0; i < truth.labels.size(); ++i) {
+        if (truth.labels[i] == card.ignore_index) continue;
+        ++r.counted;
+        r.correct += truth.labels[i] == p.labels.labels[i];
+    }
+    if (r.counted) r.pixel_accuracy = double(r.correct) / double(r.counted);
+}
+
+}  // namespace
+
 std::vector<PredictedFile> predict_files(const Predictor& predictor, const std::vector<std::string>& images,
                                          const PredictOptions& opt,
                                          const std::function<void(const PredictedFile&)>& on_file) {
-    const ModelCard& card = predictor.card();
     std::map<std::string, std::string> stems;
     for (const std::string& img : images) {
         const std::string stem = fs::path(img).stem().string();
@@ -167,33 +216,12 @@ std::vector<PredictedFile> predict_files(const Predictor& predictor, const std::
         PredictedFile r;
         r.image = img;
         r.stem = fs::path(img).stem().string();
-        const data::Image image = data::read_image(img, card.image_channels);
-        const Prediction p = predictor.predict(image, img);
-        const auto out = [&](const std::string& suffix) {
-            const std::string path = data::join_path(opt.out_dir, r.stem + suffix);
-            r.outputs.push_back(path);
-            return path;
-        };
-        data::write_index_png(out("_index.png"), p.labels);
-        data::write_png(out("_color.png"), colorize_mask(p.labels, card.palette));
-        data::write_png(out("_overlay.png"),
-                        overlay_with_legend(image, p.labels, card.classes, card.palette, opt.alpha));
-        if (opt.entropy) data::write_png(out("_entropy.png"), heat_colormap(entropy_map(p.probs)));
-        if (!opt.masks_dir.empty()) {
-            r.truth = find_truth_mask(opt.masks_dir, r.stem);
-            if (!r.truth.empty()) {
-                const data::Mask truth = read_truth_mask(r.truth, card);
-                SEGCORE_CHECK(truth.height == image.height && truth.width == image.width, "predict: the mask ", r.truth,
-                              " is ", truth.width, "x", truth.height, " but the image ", img, " is ", image.width, "x",
-                              image.height, " (width x height)");
-                data::write_png(out("_error.png"), error_map(image, p.labels, truth, card.ignore_index));
-                for (size_t i = 0; i < truth.labels.size(); ++i) {
-                    if (truth.labels[i] == card.ignore_index) continue;
-                    ++r.counted;
-                    r.correct += truth.labels[i] == p.labels.labels[i];
-                }
-                if (r.counted) r.pixel_accuracy = double(r.correct) / double(r.counted);
-            }
+        try {
+            predict_one(predictor, opt, r);
+        } catch (const Error& e) {
+            if (!opt.skip_bad) throw;
+            r.error = e.message();
+            r.outputs.clear();  // written before the error: kept, but not reported as this image's
         }
         if (on_file) on_file(r);
         done.push_back(std::move(r));

@@ -53,15 +53,17 @@ private:
 // The image files named by `inputs`: an image file as is; a .txt file lists one image path per line
 // (blank lines and lines starting with '#' skipped; relative paths resolve against the list's
 // folder, else the working directory); a folder contributes the .png/.jpg/.jpeg/.bmp files directly
-// inside it, sorted by name. Errors name the missing input, list or line.
+// inside it, sorted by name (every image-named entry, also a dangling symlink or a symlink loop, so
+// that predicting it reports it by name). Errors name the missing input, list or line.
 std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs);
 
 // The ground-truth mask of image `stem` in `dir`: <stem>.png, else <stem>_L.png (CamVid); "" when
 // neither exists.
 std::string find_truth_mask(const std::string& dir, const std::string& stem);
 
-// A ground-truth mask as labels: index/palette/grey PNGs as stored; colour masks mapped through the
-// card's palette (colours not in it -> ignore_index).
+// A ground-truth mask as labels: index/palette/grey PNGs as stored, every label a class index or the
+// ignore index (else an error naming the file and the values: the rule of eval and train); colour
+// masks mapped through the card's palette (colours not in it -> ignore_index).
 data::Mask read_truth_mask(const std::string& path, const ModelCard& card);
 
 struct PredictOptions {
@@ -69,6 +71,10 @@ struct PredictOptions {
     bool entropy = false;
     std::string masks_dir;  // empty: no error maps
     double alpha = 0.5;     // overlay opacity of the class colours
+    // false: the first image that cannot be read or predicted (unreadable, too small for the
+    // model, a bad ground-truth mask) stops the run with an error naming it. true: it is reported
+    // (PredictedFile::error) and the run goes on with the next image.
+    bool skip_bad = false;
 };
 
 struct PredictedFile {
@@ -77,6 +83,7 @@ struct PredictedFile {
     std::string truth;                 // the ground-truth mask used ("" when none)
     double pixel_accuracy = std::numeric_limits<double>::quiet_NaN();
     int64_t correct = 0, counted = 0;  // pixels right / not ignored (with a truth mask)
+    std::string error;                 // skip_bad: why this image was skipped ("" when predicted)
 };
 
 // Predicts every image and writes the files above; `on_file` (optional) is called after each image.

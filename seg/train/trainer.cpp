@@ -30,6 +30,7 @@
 #include "seg/losses/combined.h"
 #include "seg/inference/evaluate.h"
 #include "seg/models/model_file.h"
+#include "seg/models/pretrained.h"
 #include "seg/models/registry.h"
 #include "seg/models/siamese_unet.h"
 #include "seg/train/config_file.h"
@@ -226,10 +227,12 @@ Trainer::Trainer(TrainConfig cfg, TrainerOptions opt) : impl_(std::make_unique<I
     cfg_.model = mspec;
     model_ = build_model(mspec, "model");
     if (!cfg_.pretrained.empty()) {
-        const nn::LoadReport rep = nn::load_module(*model_, cfg_.pretrained, /*strict=*/false);
-        SEGCORE_CHECK(!rep.loaded.empty(), "model.pretrained: ", cfg_.pretrained, " matched no parameter of the model");
+        // A whole model's state dict, or ImageNet backbone weights (loaded under "backbone.").
+        const PretrainedLoad pl = load_pretrained(*model_, cfg_.pretrained);
+        const nn::LoadReport& rep = pl.report;
         if (!opt_.quiet)
-            std::printf("segcore train: loaded %zu tensors from %s%s%s\n", rep.loaded.size(), cfg_.pretrained.c_str(),
+            std::printf("segcore train: loaded %zu tensors from %s%s%s%s\n", rep.loaded.size(), cfg_.pretrained.c_str(),
+                        pl.prefix.empty() ? "" : " into the backbone (its names under \"backbone.\")",
                         rep.clean() ? "" : "; not loaded:\n", rep.clean() ? "" : rep.str().c_str());
     }
     model_->to(device_);

@@ -208,12 +208,13 @@ def check_converter(p, model):
         with open(spec_path, "w") as f:
             json.dump(spec, f)
         subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "convert_pth.py"), pth, out, "--model-json",
-                        spec_path], check=True, stdout=subprocess.DEVNULL)
+                        spec_path, "--preset", "imagenet", "--no-check"], check=True, stdout=subprocess.DEVNULL)
         tensors, meta = read_safetensors(out)
     assert list(tensors) == list(sd), "converter changed the keys or their order"
     for k, v in sd.items():
         assert torch.equal(tensors[k], v), k
     assert meta["format"] == "segcore-model-1" and json.loads(meta["model"]) == spec, meta
+    assert json.loads(meta["preprocessing"])[0]["mean"] == [0.485, 0.456, 0.406], meta
     print(f"convert_pth.py: {len(tensors)} tensors round-trip, metadata ok")
 
 

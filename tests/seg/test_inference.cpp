@@ -302,7 +302,8 @@ TEST_CASE("apply_overrides: command-line flags over the card's options", "[seg][
 
 TEST_CASE("ModelCard: round trip through a model file", "[seg][inference][card]") {
     test::TempDir dir("model_card");
-    const json spec = {{"name", "unet"}, {"num_classes", 3}, {"depth", 1}, {"base_width", 4}};
+    // A grey model: the card's image_channels must equal the network's in_channels.
+    const json spec = {{"name", "unet"}, {"num_classes", 3}, {"depth", 1}, {"base_width", 4}, {"in_channels", 1}};
     auto m = seg::build_model(spec);
     seg::ModelCard card;
     card.classes = {"sky", "road, wet", "car"};

@@ -9,6 +9,7 @@
 #include "core/safetensors.h"
 #include "nn/module.h"
 #include "seg/models/model_file.h"
+#include "seg/models/pretrained.h"
 #include "seg/models/registry.h"
 #include "tests/test_util.h"
 
@@ -66,4 +67,52 @@ TEST_CASE("model file: clear errors for a bare state dict, a bad spec and a trun
     std::filesystem::resize_file(cut, std::filesystem::file_size(cut) / 2);
     CHECK_THAT(error_of(cut), Contains(cut));
     for (const auto& p : {bare, bad, wrong, cut}) std::filesystem::remove(p);
+}
+
+TEST_CASE("pretrained: ImageNet backbone weights load under backbone., whole-model files as they are",
+          "[seg][models][io]") {
+    // Before: the trainer loaded model.pretrained by its own names only, so torchvision's ImageNet
+    // weights (conv1.weight, layer1.0..., fc.*) "matched no parameter" of a model that has them
+    // under backbone., unless the user guessed convert_pth.py --add-prefix backbone.
+    const json spec = {{"name", "fcn"}, {"num_classes", 3}, {"backbone", "resnet18"}};
+    manual_seed(3);
+    auto source = seg::build_model(spec);
+    std::vector<std::pair<std::string, Tensor>> imagenet;
+    for (const auto& [name, t] : source->state_dict())
+        if (name.rfind("backbone.", 0) == 0) imagenet.emplace_back(name.substr(9), t);
+    imagenet.emplace_back("fc.weight", zeros({10, 512}));  // the classifier segmentation drops
+    imagenet.emplace_back("fc.bias", zeros({10}));
+    const std::string path = temp_path("imagenet_backbone.safetensors");
+    save_safetensors(path, imagenet);
+
+    manual_seed(4);
+    auto model = seg::build_model(spec);
+    const seg::PretrainedLoad pl = seg::load_pretrained(*model, path);
+    CHECK(pl.prefix == "backbone.");
+    CHECK(pl.report.loaded.size() == imagenet.size() - 2);
+    CHECK(pl.report.unexpected == std::vector<std::string>{"backbone.fc.weight", "backbone.fc.bias"});
+    const auto find = [](const nn::NamedTensors& state, const std::string& name) {
+        for (const auto& [n, t] : state)
+            if (n == name) return t;
+        FAIL("no tensor " << name);
+        return Tensor();
+    };
+    CHECK(test::compare(find(model->state_dict(), "backbone.layer2.0.conv1.weight"),
+                        find(imagenet, "layer2.0.conv1.weight"), {0, 0})
+              .empty());
+
+    // A whole model's file loads by its own names.
+    const std::string whole = temp_path("whole.safetensors");
+    nn::save_module(*source, whole);
+    const seg::PretrainedLoad same = seg::load_pretrained(*model, whole);
+    CHECK(same.prefix.empty());
+    CHECK(same.report.clean());
+
+    // Nothing in common: an error naming the file and both sides' names.
+    save_safetensors(path, {{"head.weight", zeros({2, 2})}});
+    CHECK_THROWS_WITH(seg::load_pretrained(*model, path),
+                      Catch::Contains("imagenet_backbone.safetensors") && Catch::Contains("head.weight") &&
+                          Catch::Contains("backbone.conv1.weight"));
+    std::filesystem::remove(path);
+    std::filesystem::remove(whole);
 }

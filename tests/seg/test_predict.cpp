@@ -9,6 +9,7 @@
 
 #include "data/image_io.h"
 #include "kernels/ops.h"
+#include "seg/inference/input_size.h"
 #include "seg/inference/model_card.h"
 #include "seg/inference/predict.h"
 #include "seg/inference/visualize.h"
@@ -196,4 +197,139 @@ TEST_CASE("predict: errors name the file", "[seg][inference][predict]") {
     CHECK_THAT(error_of([&] { seg::predict_files(predictor, {dir / "a/same.png"}, po); }),
                Contains("masks/same.png") && Contains("a/same.png") && Contains("4x4"));
     CHECK(seg::find_truth_mask(dir / "masks", "other").empty());
+}
+
+namespace {
+
+// A U-Net that halves its input three times: too small below 8 x 8.
+std::string save_deep_model(const test::TempDir& dir) {
+    const json spec = {{"name", "unet"}, {"num_classes", 3}, {"depth", 3}, {"base_width", 4}};
+    manual_seed(22);
+    auto m = seg::build_model(spec);
+    seg::ModelCard card;
+    card.classes = {"a", "b", "c"};
+    const std::string path = dir / "deep.safetensors";
+    seg::save_model_file(*m, spec, path, card.to_metadata());
+    return path;
+}
+
+}  // namespace
+
+TEST_CASE("predict: a too-small image names the file and the model's minimum size", "[seg][inference][predict]") {
+    // Before: the error was max_pool2d's own, naming neither the file nor the size needed.
+    using Catch::Contains;
+    test::TempDir dir("predict_small");
+    const std::string model_path = save_deep_model(dir);
+    const seg::LoadedModel lm = seg::load_model_file(model_path);
+    const seg::ModelCard card = seg::ModelCard::from_metadata(lm.metadata, model_path);
+    lm.model->eval();
+    const seg::InputSizeRule rule = seg::probe_input_size(*lm.model, 3, Device::cpu());
+    REQUIRE(rule.known());
+    CHECK(rule.divisor == 1);
+    const int64_t m = rule.min_size;
+    CHECK(m >= 2);
+    CHECK(m <= 8);
+
+    const seg::Predictor predictor(*lm.model, card, card.inference);
+    data::write_png(dir / "tiny.png", random_image(m - 1, 40, 7));
+    seg::PredictOptions po;
+    po.out_dir = dir / "out";
+    const std::string msg = error_of([&] { seg::predict_files(predictor, {dir / "tiny.png"}, po); });
+    CHECK_THAT(msg, Contains("tiny.png") && Contains("40 x " + std::to_string(m - 1)) && Contains("too small") &&
+                        Contains("at least " + std::to_string(m) + " x " + std::to_string(m)));
+    // Large enough, but scale TTA makes a view that is not: the view is named.
+    data::write_png(dir / "mid.png", random_image(m, m, 8));
+    seg::InferOptions half = card.inference;
+    half.scales = {0.5, 1.0};
+    const seg::Predictor halving(*lm.model, card, half);
+    CHECK_THAT(error_of([&] { seg::predict_files(halving, {dir / "mid.png"}, po); }),
+               Contains("mid.png") && Contains("smallest view") && Contains("too small"));
+    CHECK(seg::smallest_view(100, 60, half) == std::pair<int64_t, int64_t>{50, 30});
+    seg::InferOptions sliding;
+    sliding.mode = "sliding";
+    sliding.crop_h = 16, sliding.crop_w = 12;
+    CHECK(seg::smallest_view(100, 10, sliding) == std::pair<int64_t, int64_t>{16, 10});
+}
+
+TEST_CASE("predict: --skip-bad reports unreadable and too-small images and goes on", "[seg][inference][predict]") {
+    // Before: the first bad image stopped the folder, and a symlink loop in it stopped the listing.
+    test::TempDir dir("predict_skip");
+    const std::string model_path = save_deep_model(dir);
+    const seg::LoadedModel lm = seg::load_model_file(model_path);
+    const seg::ModelCard card = seg::ModelCard::from_metadata(lm.metadata, model_path);
+    const seg::Predictor predictor(*lm.model, card, card.inference);
+    fs::create_directories(dir / "in");
+    data::write_png(dir / "in/a_good.png", random_image(16, 16, 1));
+    std::ofstream(dir / "in/b_broken.png") << "not a png";
+    data::write_png(dir / "in/c_tiny.png", random_image(1, 1, 2));
+    fs::create_symlink("d_loop.png", dir / "in/d_loop.png");
+    fs::create_symlink(dir / "nowhere.png", dir / "in/e_dangling.png");
+    data::write_png(dir / "in/f_good.png", random_image(12, 20, 3));
+
+    const std::vector<std::string> inputs = seg::expand_inputs({dir / "in"});
+    REQUIRE(inputs.size() == 6);
+    seg::PredictOptions po;
+    po.out_dir = dir / "out";
+    // Without --skip-bad the first bad image stops the run, by name.
+    CHECK_THAT(error_of([&] { seg::predict_files(predictor, inputs, po); }), Catch::Contains("b_broken.png"));
+    po.skip_bad = true;
+    std::vector<std::string> skipped;
+    const auto files = seg::predict_files(predictor, inputs, po, [&](const seg::PredictedFile& f) {
+        if (!f.error.empty()) skipped.push_back(fs::path(f.image).filename().string());
+    });
+    REQUIRE(files.size() == 6);
+    CHECK(skipped == std::vector<std::string>{"b_broken.png", "c_tiny.png", "d_loop.png", "e_dangling.png"});
+    CHECK_THAT(files[2].error, Catch::Contains("too small"));
+    CHECK(files[0].error.empty());
+    CHECK(fs::exists(dir / "out/a_good_index.png"));
+    CHECK(fs::exists(dir / "out/f_good_index.png"));
+    CHECK_FALSE(fs::exists(dir / "out/c_tiny_index.png"));
+}
+
+TEST_CASE("predict --masks: labels outside the classes are an error, as in eval and train", "[seg][inference][predict]") {
+    // Before: a label 7 in a 3-class mask was counted as a wrong pixel.
+    test::TempDir dir("predict_labels");
+    const std::string model_path = save_tiny_model(dir);
+    const seg::LoadedModel lm = seg::load_model_file(model_path);
+    const seg::ModelCard card = seg::ModelCard::from_metadata(lm.metadata, model_path);
+    const seg::Predictor predictor(*lm.model, card, card.inference);
+    fs::create_directories(dir / "masks");
+    data::write_png(dir / "x.png", random_image(6, 6, 9));
+    data::Mask bad;
+    bad.height = 6, bad.width = 6;
+    bad.labels.assign(36, 1);
+    bad.labels[3] = 7;
+    bad.labels[4] = 255;  // the ignore index is fine
+    data::write_index_png(dir / "masks/x.png", bad);
+    seg::PredictOptions po;
+    po.out_dir = dir / "out";
+    po.masks_dir = dir / "masks";
+    const std::string msg = error_of([&] { seg::predict_files(predictor, {dir / "x.png"}, po); });
+    CHECK_THAT(msg, Catch::Contains("masks/x.png") && Catch::Contains("1 pixels have labels outside") &&
+                        Catch::Contains("value 7"));
+    CHECK_FALSE(fs::exists(dir / "out/x_index.png"));  // the mask is read before anything is written
+}
+
+TEST_CASE("model card: image_channels follows the model, and a missing preprocessing is warned about",
+          "[seg][inference][predict]") {
+    using Catch::Contains;
+    const json spec3 = {{"name", "unet"}, {"num_classes", 2}, {"depth", 1}, {"base_width", 4}};
+    json spec1 = spec3;
+    spec1["in_channels"] = 1;
+    // Before: a card saying 1 channel for a 3-channel network was accepted by eval (which read the
+    // dataset's channels) and failed in predict.
+    CHECK_THAT(error_of([&] {
+                   seg::ModelCard::from_metadata({{"model", spec3.dump()}, {"image_channels", "1"}}, "m.safetensors");
+               }),
+               Contains("m.safetensors") && Contains("image_channels") && Contains("takes 3 input channel"));
+    CHECK(seg::ModelCard::from_metadata({{"model", spec1.dump()}}, "m").image_channels == 1);
+    CHECK(seg::ModelCard::from_metadata({{"model", spec1.dump()}, {"image_channels", "1"}}, "m").image_channels == 1);
+
+    const seg::ModelCard bare = seg::ModelCard::from_metadata({{"model", spec3.dump()}}, "fcn.safetensors");
+    CHECK_FALSE(bare.preprocessing_recorded);
+    CHECK_THAT(seg::missing_preprocessing_warning(bare, "fcn.safetensors"),
+               Contains("WARNING: fcn.safetensors records no preprocessing") && Contains("--preset imagenet"));
+    const seg::ModelCard raw =
+        seg::ModelCard::from_metadata({{"model", spec3.dump()}, {"preprocessing", "[]"}}, "raw.safetensors");
+    CHECK(seg::missing_preprocessing_warning(raw, "raw.safetensors").empty());
 }
