@@ -10,6 +10,7 @@
 
 #include "apps/commands.h"
 #include "core/error.h"
+#include "data/dataset_spec.h"
 #include "data/file_util.h"
 #include "seg/inference/infer.h"
 #include "seg/inference/model_card.h"
@@ -17,7 +18,6 @@
 #include "seg/models/registry.h"
 #include "seg/models/summary.h"
 #include "seg/train/config_file.h"
-#include "data/dataset_spec.h"
 
 namespace segcore::apps {
 
@@ -101,13 +101,13 @@ void add_info_command(CLI::App& app) {
         }
         SEGCORE_CHECK(!o.input.empty(), "segcore info: give a model spec, config or model file (or --list)");
         if (o.check) {
-            SEGCORE_CHECK(ends_with(o.input, ".safetensors"), "segcore info --check: expected a .safetensors model file, got ",
-                          o.input);
+            SEGCORE_CHECK(ends_with(o.input, ".safetensors"),
+                          "segcore info --check: expected a .safetensors model file, got ", o.input);
             const seg::LoadedModel lm = seg::load_model_file(o.input);  // strict: every name and shape
             const seg::ModelCard card = seg::ModelCard::from_metadata(lm.metadata, o.input);
             std::printf("%s: OK: %s, %lld classes, %d input channel(s), %zu tensors, preprocessing %s\n",
-                        o.input.c_str(), lm.spec.value("name", std::string("?")).c_str(),
-                        (long long)card.num_classes(), card.image_channels, lm.model->state_dict().size(),
+                        o.input.c_str(), lm.spec.value("name", std::string("?")).c_str(), (long long)card.num_classes(),
+                        card.image_channels, lm.model->state_dict().size(),
                         card.preprocessing_recorded ? card.preprocessing.dump().c_str() : "NOT RECORDED");
             return;
         }

@@ -100,8 +100,8 @@ DatasetSpec cityscapes() {
         s.splits[name] = split(std::string("leftImg8bit/") + name, std::string("gtFine/") + name, "",
                                "_leftImg8bit.png", "_gtFine_labelIds.png", true);
     s.splits["test"].optional = true;
-    s.splits["train_extra"] = optional(split("leftImg8bit/train_extra", "gtCoarse/train_extra", "",
-                                             "_leftImg8bit.png", "_gtCoarse_labelIds.png", true));
+    s.splits["train_extra"] = optional(split("leftImg8bit/train_extra", "gtCoarse/train_extra", "", "_leftImg8bit.png",
+                                             "_gtCoarse_labelIds.png", true));
     return s;
 }
 

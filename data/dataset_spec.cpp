@@ -226,7 +226,8 @@ bool split_available(const DatasetSpec& spec, const std::string& name) {
     if (it == spec.splits.end()) return false;
     const SplitSpec& s = it->second;
     if (!s.optional) return true;
-    return s.list.empty() ? directory_exists(join_path(spec.root, s.images)) : file_exists(join_path(spec.root, s.list));
+    return s.list.empty() ? directory_exists(join_path(spec.root, s.images))
+                          : file_exists(join_path(spec.root, s.list));
 }
 
 std::vector<std::string> split_names(const DatasetSpec& spec) {

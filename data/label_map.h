@@ -52,7 +52,7 @@ public:
 
 private:
     DecodedMask decode_impl(const std::string& path, bool strict_colours) const;
-    DecodedMask decode_values(MaskFile file) const;                // index / binary masks
+    DecodedMask decode_values(MaskFile file) const;              // index / binary masks
     Mask checked(DecodedMask d, const std::string& path) const;  // read()'s judgement
 
     DatasetSpec spec_;            // a copy: the mapper may outlive the caller's spec

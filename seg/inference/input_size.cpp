@@ -79,9 +79,11 @@ void explain_input_size_failure(SegModel& model, const Tensor& images, const Inf
     if (!rule.known() || (rule.accepts(vh) && rule.accepts(vw))) return;
     std::string view;
     if (vh != h || vw != w)
-        view = " (its smallest view under " + opt.str() + " is " + std::to_string(vw) + " x " + std::to_string(vh) + ")";
-    SEGCORE_THROW(what, ": the image is ", w, " x ", h, " (width x height)", view, ", too small for this model: it needs ",
-                  rule.str(), ". Use larger images, a larger --crop or scales closer to 1.");
+        view =
+            " (its smallest view under " + opt.str() + " is " + std::to_string(vw) + " x " + std::to_string(vh) + ")";
+    SEGCORE_THROW(what, ": the image is ", w, " x ", h, " (width x height)", view,
+                  ", too small for this model: it needs ", rule.str(),
+                  ". Use larger images, a larger --crop or scales closer to 1.");
 }
 
 }  // namespace segcore::seg

@@ -194,8 +194,8 @@ TEST_CASE("dataset spec: presets list every standard split whose files exist", "
     // VOC's trainval and Cityscapes' test were listed (and linted as errors) where they do not exist.
     TempDir dir;
     const auto spec_for = [&](const std::string& format) {
-        return parse_dataset_spec(R"({"name": "p", "format": ")" + format + R"(", "root": ")" + dir.path() + "\"}",
-                                  "/", "spec.json");
+        return parse_dataset_spec(R"({"name": "p", "format": ")" + format + R"(", "root": ")" + dir.path() + "\"}", "/",
+                                  "spec.json");
     };
     const auto names = [](const DatasetSpec& s) { return split_names(s); };
     using V = std::vector<std::string>;

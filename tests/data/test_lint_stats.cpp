@@ -212,10 +212,10 @@ TEST_CASE("lint, train, stats: one rule for a dangling symlink image, and symlin
     spec.splits["train"].recursive = true;
     write_png(dir.file("ds/images/a.png"), test::pattern_image(4, 4, 3));
     write_index_png(dir.file("ds/masks/a.png"), mask_of(4, 4, {0, 1}));
-    std::filesystem::create_symlink(dir / "ds/gone.png", dir / "ds/images/b.png");         // dangling
-    std::filesystem::create_symlink("loop.png", dir / "ds/images/loop.png");               // a link loop
+    std::filesystem::create_symlink(dir / "ds/gone.png", dir / "ds/images/b.png");  // dangling
+    std::filesystem::create_symlink("loop.png", dir / "ds/images/loop.png");        // a link loop
     std::filesystem::create_directories(dir / "ds/images/sub");
-    std::filesystem::create_directory_symlink("..", dir / "ds/images/sub/up");             // a folder loop
+    std::filesystem::create_directory_symlink("..", dir / "ds/images/sub/up");  // a folder loop
     write_png(dir.file("ds/images/sub/c.png"), test::pattern_image(4, 4, 3));
     write_index_png(dir.file("ds/masks/sub/c.png"), mask_of(4, 4, {1}));
     write_index_png(dir.file("ds/masks/b.png"), mask_of(4, 4, {1}));

@@ -110,9 +110,9 @@ TEST_CASE("pretrained: ImageNet backbone weights load under backbone., whole-mod
 
     // Nothing in common: an error naming the file and both sides' names.
     save_safetensors(path, {{"head.weight", zeros({2, 2})}});
-    CHECK_THROWS_WITH(seg::load_pretrained(*model, path),
-                      Catch::Contains("imagenet_backbone.safetensors") && Catch::Contains("head.weight") &&
-                          Catch::Contains("backbone.conv1.weight"));
+    CHECK_THROWS_WITH(seg::load_pretrained(*model, path), Catch::Contains("imagenet_backbone.safetensors") &&
+                                                              Catch::Contains("head.weight") &&
+                                                              Catch::Contains("backbone.conv1.weight"));
     std::filesystem::remove(path);
     std::filesystem::remove(whole);
 }

@@ -286,7 +286,8 @@ TEST_CASE("predict: --skip-bad reports unreadable and too-small images and goes 
     CHECK_FALSE(fs::exists(dir / "out/c_tiny_index.png"));
 }
 
-TEST_CASE("predict --masks: labels outside the classes are an error, as in eval and train", "[seg][inference][predict]") {
+TEST_CASE("predict --masks: labels outside the classes are an error, as in eval and train",
+          "[seg][inference][predict]") {
     // Before: a label 7 in a 3-class mask was counted as a wrong pixel.
     test::TempDir dir("predict_labels");
     const std::string model_path = save_tiny_model(dir);
