@@ -7,7 +7,10 @@
 #   4. a model file without preprocessing (converted PyTorch weights): eval and predict warn;
 #      scripts/convert_pth.py records it (checked by `segcore info --check`), then they are quiet and
 #      predict exactly what the original file predicts; a model spec or class list that does not fit
-#      is refused before anything is written. Needs python3 (not PyTorch); skipped without it.
+#      is refused before anything is written
+#   5. a training config's model.pretrained with backbone weights named like torchvision's ImageNet
+#      files loads them into the backbone
+#   4 and 5 need python3 (not PyTorch) and are skipped without it.
 # usage: predict_cli.sh SEGCORE_BINARY WORK_DIR
 set -uo pipefail
 seg=$1
@@ -123,4 +126,34 @@ grep -q "2 names, but the model has 6 classes" "$work/conv.txt" || fail "class c
 "${conv[@]}" "$work/bare.safetensors" "$work/wrong.safetensors" > "$work/conv.txt" 2>&1 \
     && fail "a model file without a preprocessing choice was accepted"
 grep -q "needs its preprocessing" "$work/conv.txt" || fail "preprocessing choice: $(cat "$work/conv.txt")"
+
+# 5. model.pretrained with backbone weights named as torchvision's ImageNet files name them
+#    (conv1.weight, layer1.0...): loaded into the backbone, no --add-prefix needed
+fcn=(--set "data.dataset=$work/data/dataset.json" --set data.synth.train=4 --set data.synth.val=2
+     --set train.batch_size=2 --set train.epochs=1)
+"$seg" train "$repo/configs/demo.json" "${fcn[@]}" --set 'model={"name": "fcn", "backbone": "resnet18", "output_stride": 32}' \
+    --out "$work/fcn" > "$work/fcn.txt" 2>&1 || fail "fcn train failed: $(tail -5 "$work/fcn.txt")"
+python3 - "$work/fcn/best_model.safetensors" "$work/imagenet.safetensors" <<'EOF' || fail "could not write the backbone file"
+import json, struct, sys
+blob = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", blob[:8])[0]
+header = json.loads(blob[8:8 + n])
+header.pop("__metadata__")
+out, data, off = {}, [], 0
+for name, e in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0]):
+    if not name.startswith("backbone."):
+        continue
+    a, b = e["data_offsets"]
+    out[name[len("backbone."):]] = {"dtype": e["dtype"], "shape": e["shape"], "data_offsets": [off, off + b - a]}
+    data.append(blob[8 + n + a:8 + n + b])
+    off += b - a
+text = json.dumps(out).encode()
+text += b" " * ((8 - len(text) % 8) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(text)) + text + b"".join(data))
+EOF
+"$seg" train "$repo/configs/demo.json" "${fcn[@]}" --set "model={\"name\": \"fcn\", \"backbone\": \"resnet18\", \
+\"output_stride\": 32, \"pretrained\": \"$work/imagenet.safetensors\"}" --out "$work/fcn2" > "$work/fcn2.txt" 2>&1 \
+    || fail "train with ImageNet-named backbone weights failed: $(tail -5 "$work/fcn2.txt")"
+grep -q "loaded [0-9]* tensors from .*imagenet.safetensors into the backbone" "$work/fcn2.txt" \
+    || fail "the backbone weights were not loaded: $(head -20 "$work/fcn2.txt")"
 echo "predict_cli: all checks passed"
