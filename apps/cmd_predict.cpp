@@ -21,6 +21,7 @@ void add_predict_command(CLI::App& app) {
         std::vector<std::string> inputs;
         seg::PredictOptions predict;
         seg::InferOverrides infer;
+        bool allow_nonfinite = false;
     };
     static Options o;
     auto* cmd = app.add_subcommand("predict",
@@ -34,10 +35,11 @@ void add_predict_command(CLI::App& app) {
     cmd->add_option("--alpha", o.predict.alpha, "overlay opacity of the class colours, 0..1 (default 0.5)");
     cmd->add_option("--device", o.device, "cpu | cuda | cuda:N (default cpu)");
     add_infer_flags(cmd, o.infer);
+    add_allow_nonfinite_flag(cmd, o.allow_nonfinite);
     cmd->callback([] {
         const Device device = Device::parse(o.device);
         if (device.is_cuda()) require_cuda("segcore predict --device cuda");
-        const seg::LoadedModel lm = seg::load_model_file(o.model);
+        const seg::LoadedModel lm = seg::load_model_file(o.model, o.allow_nonfinite);
         const seg::ModelCard card = seg::ModelCard::from_metadata(lm.metadata, o.model);
         const seg::InferOptions opt = seg::apply_overrides(card.inference, o.infer);
         const std::vector<std::string> images = seg::expand_inputs(o.inputs);

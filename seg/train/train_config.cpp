@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/json_reader.h"
+#include "data/file_util.h"
 #include "data/transforms.h"
 #include "seg/inference/infer.h"
 #include "seg/losses/combined.h"
@@ -83,7 +84,7 @@ void parse_data(TrainConfig& c, const json& j, const std::string& base_dir) {
     d.workers = int(r.integer("workers", d.workers, 0, 256));
     d.skip_bad_samples = r.boolean("skip_bad_samples", d.skip_bad_samples);
     r.finish();
-    SEGCORE_CHECK(d.synth || fs::exists(d.dataset), "data.dataset: ", d.dataset,
+    SEGCORE_CHECK(d.synth || data::file_exists(d.dataset), "data.dataset: ", d.dataset,
                   ": no such file (write a dataset spec, see docs/datasets.md, or add data.synth to draw one)");
 }
 
@@ -120,7 +121,7 @@ void parse_loss(TrainConfig& c, const json& j, const std::string& base_dir) {
     for (const json& t : l.combined["terms"]) has_kd |= t.value("type", "") == "kd";
     SEGCORE_CHECK(has_kd == !l.teacher.empty(), has_kd ? "loss.teacher: a \"kd\" term needs a teacher model file"
                                                        : "loss.teacher: set, but no loss term is of type \"kd\"");
-    SEGCORE_CHECK(l.teacher.empty() || fs::exists(l.teacher), "loss.teacher: ", l.teacher, ": no such file");
+    SEGCORE_CHECK(l.teacher.empty() || data::file_exists(l.teacher), "loss.teacher: ", l.teacher, ": no such file");
 }
 
 void parse_optimizer(TrainConfig& c, const json& j) {
@@ -293,7 +294,7 @@ TrainConfig parse_train_config(const json& config, const std::string& base_dir, 
                       c.model["pretrained"].dump());
         c.pretrained = resolve_path(c.model["pretrained"].get<std::string>(), base_dir);
         c.model.erase("pretrained");
-        SEGCORE_CHECK(fs::exists(c.pretrained), "model.pretrained: ", c.pretrained, ": no such file");
+        SEGCORE_CHECK(data::file_exists(c.pretrained), "model.pretrained: ", c.pretrained, ": no such file");
     }
     const json* data = r.raw("data");
     SEGCORE_CHECK(data && data->is_object(), "data: required, a JSON object with at least \"dataset\"");

@@ -16,6 +16,7 @@
 #include "autograd/functions.h"
 #include "autograd/grad_mode.h"
 #include "core/error.h"
+#include "core/json_parse.h"
 #include "data/dataset.h"
 #include "data/file_util.h"
 #include "data/loader.h"
@@ -336,7 +337,7 @@ void Trainer::load_checkpoint(const std::string& path) {
                   "'); a best-model file is loaded with model.pretrained instead");
     if (const auto it = ck.metadata.find("config_hash"); it != ck.metadata.end() && it->second != s.hash) {
         std::vector<std::string> diff;
-        diff_keys(json::parse(ck.meta("config", who)), cfg_.resolved, "", diff);
+        diff_keys(parse_json(ck.meta("config", who), who + ": metadata \"config\""), cfg_.resolved, "", diff);
         std::fprintf(stderr, "segcore train: warning: resuming %s with a changed config (%s); the run will not be "
                              "bit-identical to an uninterrupted one\n", path.c_str(), join_strings(diff).c_str());
     }
