@@ -66,7 +66,7 @@ public:
     }
 
     std::array<uint8_t, 3> colour(const Json& j, const std::string& path) const {
-        if (!j.is_array() || j.size() != 3) fail(path, "expected a colour [r, g, b], got " + j.dump());
+        if (!j.is_array() || j.size() != 3) fail(path, "expected a colour [r, g, b], got " + json_excerpt(j));
         std::array<uint8_t, 3> c{};
         for (size_t k = 0; k < 3; ++k) c[k] = uint8_t(integer(j[k], index(path, k), 0, 255));
         return c;

@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "core/error.h"
+#include "core/json_parse.h"
 #include "core/json_reader.h"
 #include "data/file_util.h"
 #include "data/transforms.h"
@@ -28,17 +29,17 @@ std::string resolve_path(const std::string& p, const std::string& base_dir) {
 json section(JsonReader& r, const std::string& key) {
     const json* v = r.raw(key);
     if (!v) return json::object();
-    SEGCORE_CHECK(v->is_object(), r.path_of(key), ": expected a JSON object {...}, got ", v->dump());
+    SEGCORE_CHECK(v->is_object(), r.path_of(key), ": expected a JSON object {...}, got ", json_excerpt(*v));
     return *v;
 }
 
 std::vector<double> numbers(JsonReader& r, const std::string& key, std::vector<double> dflt) {
     const json* v = r.raw(key);
     if (!v) return dflt;
-    SEGCORE_CHECK(v->is_array(), r.path_of(key), ": expected an array of numbers, got ", v->dump());
+    SEGCORE_CHECK(v->is_array(), r.path_of(key), ": expected an array of numbers, got ", json_excerpt(*v));
     std::vector<double> out;
     for (const json& x : *v) {
-        SEGCORE_CHECK(x.is_number(), r.path_of(key), ": expected an array of numbers, got ", v->dump());
+        SEGCORE_CHECK(x.is_number(), r.path_of(key), ": expected an array of numbers, got ", json_excerpt(*v));
         out.push_back(x.get<double>());
     }
     return out;
@@ -99,12 +100,12 @@ void parse_loss(TrainConfig& c, const json& j, const std::string& base_dir) {
         if (aw->is_object()) {
             for (auto it = aw->begin(); it != aw->end(); ++it) {
                 SEGCORE_CHECK(it->is_number() && it->get<double>() >= 0, "loss.aux_weight.", it.key(),
-                              ": expected a number >= 0, got ", it->dump());
+                              ": expected a number >= 0, got ", json_excerpt(*it));
                 l.aux_weights[it.key()] = it->get<double>();
             }
         } else {
             SEGCORE_CHECK(aw->is_number() && aw->get<double>() >= 0,
-                          "loss.aux_weight: expected a number >= 0 or an object {head: weight}, got ", aw->dump());
+                          "loss.aux_weight: expected a number >= 0 or an object {head: weight}, got ", json_excerpt(*aw));
             l.aux_weight = aw->get<double>();
         }
     }
@@ -291,7 +292,7 @@ TrainConfig parse_train_config(const json& config, const std::string& base_dir, 
     c.model = *model;
     if (c.model.contains("pretrained")) {
         SEGCORE_CHECK(c.model["pretrained"].is_string(), "model.pretrained: expected a path, got ",
-                      c.model["pretrained"].dump());
+                      json_excerpt(c.model["pretrained"]));
         c.pretrained = resolve_path(c.model["pretrained"].get<std::string>(), base_dir);
         c.model.erase("pretrained");
         SEGCORE_CHECK(data::file_exists(c.pretrained), "model.pretrained: ", c.pretrained, ": no such file");
