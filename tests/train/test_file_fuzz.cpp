@@ -32,10 +32,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The checkout. __FILE__ may be relative to the build folder (ccache's base_dir makes it so), and
-// ctest runs the suite in <build>/tests.
+// The checkout. __FILE__ may be relative to the build folder (ccache's base_dir makes it so), which
+// is the parent of this executable's folder (<build>/tests/test_file_fuzz), wherever it runs from.
 fs::path repo_dir() {
-    for (const fs::path& file : {fs::path(__FILE__), fs::path("..") / __FILE__})
+    const fs::path build = fs::read_symlink("/proc/self/exe").parent_path().parent_path();
+    for (const fs::path& file : {fs::path(__FILE__), build / __FILE__})
         if (fs::exists(file)) return fs::absolute(file).parent_path().parent_path().parent_path();
     FAIL("cannot find the checkout from " << __FILE__);
     return {};
