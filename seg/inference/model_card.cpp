@@ -77,7 +77,8 @@ ModelCard ModelCard::from_metadata(const std::map<std::string, std::string>& md,
             bool ok = e.is_array() && e.size() == 3;
             for (size_t k = 0; ok && k < 3; ++k)
                 ok = e[k].is_number_integer() && e[k].get<int64_t>() >= 0 && e[k].get<int64_t>() <= 255;
-            SEGCORE_CHECK(ok, where("palette"), "[", i, "]: expected [r, g, b] with integers 0..255, got ", json_excerpt(e));
+            SEGCORE_CHECK(ok, where("palette"), "[", i, "]: expected [r, g, b] with integers 0..255, got ",
+                          json_excerpt(e));
             card.palette.push_back({uint8_t(e[0].get<int>()), uint8_t(e[1].get<int>()), uint8_t(e[2].get<int>())});
         }
         SEGCORE_CHECK(card.palette.empty() || card.palette.size() >= card.classes.size(), where("palette"), ": ",

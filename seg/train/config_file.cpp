@@ -66,7 +66,8 @@ json load_with_bases(const std::string& path, std::vector<std::string>& chain) {
         if (it->is_string()) {
             bases.push_back(it->get<std::string>());
         } else {
-            SEGCORE_CHECK(it->is_array(), "config ", path, ": base: expected a path or an array of paths, got ", json_excerpt(*it));
+            SEGCORE_CHECK(it->is_array(), "config ", path, ": base: expected a path or an array of paths, got ",
+                          json_excerpt(*it));
             for (const json& b : *it) {
                 SEGCORE_CHECK(b.is_string(), "config ", path, ": base: expected a path, got ", json_excerpt(b));
                 bases.push_back(b.get<std::string>());

@@ -105,7 +105,8 @@ void parse_loss(TrainConfig& c, const json& j, const std::string& base_dir) {
             }
         } else {
             SEGCORE_CHECK(aw->is_number() && aw->get<double>() >= 0,
-                          "loss.aux_weight: expected a number >= 0 or an object {head: weight}, got ", json_excerpt(*aw));
+                          "loss.aux_weight: expected a number >= 0 or an object {head: weight}, got ",
+                          json_excerpt(*aw));
             l.aux_weight = aw->get<double>();
         }
     }

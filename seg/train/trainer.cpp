@@ -222,8 +222,9 @@ Trainer::Trainer(TrainConfig cfg, TrainerOptions opt) : impl_(std::make_unique<I
     json mspec = cfg_.model;
     if (!mspec.contains("num_classes")) mspec["num_classes"] = spec_.num_classes();
     if (!mspec.contains("in_channels")) mspec["in_channels"] = spec_.image_channels;
-    SEGCORE_CHECK(mspec["num_classes"] == json(spec_.num_classes()), "model.num_classes: ", json_excerpt(mspec["num_classes"]),
-                  " but the dataset ", spec_.name, " has ", spec_.num_classes(), " classes");
+    SEGCORE_CHECK(mspec["num_classes"] == json(spec_.num_classes()), "model.num_classes: ",
+                  json_excerpt(mspec["num_classes"]), " but the dataset ", spec_.name, " has ", spec_.num_classes(),
+                  " classes");
     cfg_.model = mspec;
     model_ = build_model(mspec, "model");
     if (!cfg_.pretrained.empty()) {

@@ -82,7 +82,8 @@ std::string mutate_bytes(std::string b, std::mt19937& rng) {
                                   "-1", "0", "2.5", "4294967296"};
     switch (rng() % 8) {
         case 0:  // flip a few bits
-            for (int k = 0, n = 1 + int(rng() % 4); k < n && !b.empty(); ++k) b[pick(rng, b.size())] ^= char(1 << (rng() % 8));
+            for (int k = 0, n = 1 + int(rng() % 4); k < n && !b.empty(); ++k)
+                b[pick(rng, b.size())] ^= char(1 << (rng() % 8));
             break;
         case 1: b.resize(pick(rng, b.size())); break;  // truncate
         case 2: {  // insert random bytes
@@ -136,7 +137,8 @@ std::string mutate_safetensors(const std::string& file, std::mt19937& rng) {
         }
         case 2: {  // flip bits in the weights: NaN and Inf appear, the structure stays valid
             std::string d = data;
-            for (int k = 0, m = 1 + int(rng() % 8); k < m && !d.empty(); ++k) d[pick(rng, d.size())] ^= char(1 << (rng() % 8));
+            for (int k = 0, m = 1 + int(rng() % 8); k < m && !d.empty(); ++k)
+                d[pick(rng, d.size())] ^= char(1 << (rng() % 8));
             return file.substr(0, 8 + size_t(n)) + d;
         }
         default: return mutate_bytes(file, rng);
