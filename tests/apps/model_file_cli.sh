@@ -4,7 +4,7 @@
 #   1. a model file whose header length is one byte short (weights shifted by a byte): eval exits 1
 #   2. bytes appended to a model file: predict exits 1
 #   3. NaN weights: eval and predict exit 1 naming the tensor; --allow-nonfinite loads them; info warns
-#   4. a config nested 100k levels deep or repeating a key: train exits 1 with a clean error
+#   4. a config, model spec or --set value nested deep, or a repeated key: exit 1 with a clean error
 # usage: model_file_cli.sh SEGCORE_BINARY WORK_DIR
 set -uo pipefail
 seg=$1
@@ -73,6 +73,14 @@ python3 -c "import sys; open(sys.argv[1], 'w').write('{\"name\": \"x\", \"model\
 "$seg" train "$work/deep.json" --out "$work/bad" > "$work/out.txt" 2>&1
 [ $? -eq 1 ] || fail "a deep config should exit 1: $(tail -c 500 "$work/out.txt")"
 grep -q "deep.json: JSON nested deeper than 128 levels at line 1" "$work/out.txt" || fail "deep config: $(tail -c 500 "$work/out.txt")"
+python3 -c "import sys; open(sys.argv[1], 'w').write('{\"name\": \"unet\", \"num_classes\": 3, \"base_width\": ' + '[' * 100000 + ']' * 100000 + '}')" \
+    "$work/deep-spec.json"
+"$seg" info "$work/deep-spec.json" > "$work/out.txt" 2>&1  # used to overflow the stack printing the value
+[ $? -eq 1 ] || fail "info of a deep model spec should exit 1: $(tail -c 500 "$work/out.txt")"
+grep -q "deep-spec.json: JSON nested deeper than 128 levels" "$work/out.txt" || fail "deep spec: $(tail -c 500 "$work/out.txt")"
+"$seg" train "$repo/configs/demo.json" --out "$work/bad" --set "train.epochs=$(printf '[%.0s' $(seq 200))" > "$work/out.txt" 2>&1
+[ $? -eq 1 ] || fail "a deep --set value should exit 1: $(tail -c 500 "$work/out.txt")"
+grep -q -- "--set train.epochs=.*nested deeper than 128 levels" "$work/out.txt" || fail "deep --set: $(tail -c 500 "$work/out.txt")"
 printf '{"base": "%s",\n "train": {"epochs": 1, "epochs": 50}}\n' "$repo/configs/demo.json" > "$work/dup.json"
 "$seg" train "$work/dup.json" --out "$work/bad" > "$work/out.txt" 2>&1
 [ $? -eq 1 ] || fail "a repeated key should exit 1: $(cat "$work/out.txt")"
