@@ -24,6 +24,7 @@ void add_eval_command(CLI::App& app) {
         int workers = 2;
         double boundary_tolerance = 2.0;
         seg::InferOverrides infer;
+        bool allow_nonfinite = false;
     };
     static Options o;
     auto* cmd =
@@ -32,6 +33,7 @@ void add_eval_command(CLI::App& app) {
     cmd->add_option("--data", o.data, "dataset spec (default: the one the model was trained on)");
     cmd->add_option("--split", o.split, "split to evaluate (default: val)");
     add_infer_flags(cmd, o.infer);
+    add_allow_nonfinite_flag(cmd, o.allow_nonfinite);
     cmd->add_option("--batch", o.batch, "images per batch (default 1; > 1 needs images of one size)");
     cmd->add_option("--workers", o.workers, "loader threads (default 2)");
     cmd->add_option("--device", o.device, "cpu | cuda | cuda:N (default cpu)");
@@ -41,7 +43,7 @@ void add_eval_command(CLI::App& app) {
     cmd->callback([] {
         const Device device = Device::parse(o.device);
         if (device.is_cuda()) require_cuda("segcore eval --device cuda");
-        const seg::LoadedModel lm = seg::load_model_file(o.model);
+        const seg::LoadedModel lm = seg::load_model_file(o.model, o.allow_nonfinite);
         const seg::ModelCard card = seg::ModelCard::from_metadata(lm.metadata, o.model);
         const std::string spec_path = o.data.empty() ? card.dataset : o.data;
         SEGCORE_CHECK(!spec_path.empty(), o.model, " does not name its dataset: give one with --data SPEC.json");

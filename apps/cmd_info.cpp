@@ -3,15 +3,16 @@
 // crop and precision (seg/models/summary.h) — to know before step 1 whether a run will fit.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
 #include "core/error.h"
+#include "core/json_parse.h"
 #include "data/dataset_spec.h"
 #include "data/file_util.h"
+#include "nn/module.h"
 #include "seg/inference/infer.h"
 #include "seg/inference/model_card.h"
 #include "seg/models/model_file.h"
@@ -30,18 +31,16 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 // A model spec, a training config with a "model" section, or a self-describing model file.
 std::shared_ptr<seg::SegModel> load_any(const std::string& path, nlohmann::json& spec) {
     if (ends_with(path, ".safetensors")) {
-        seg::LoadedModel lm = seg::load_model_file(path);
+        // info describes a file even when its weights are NaN/Inf (eval and predict refuse it): say so.
+        seg::LoadedModel lm = seg::load_model_file(path, /*allow_nonfinite=*/true);
+        if (const std::string bad = nn::find_nonfinite(lm.model->state_dict()); !bad.empty())
+            std::printf("segcore info: warning: %s: %s (eval and predict refuse it without --allow-nonfinite)\n",
+                        path.c_str(), bad.c_str());
         spec = lm.spec;
         return lm.model;
     }
-    std::ifstream in(path);
-    SEGCORE_CHECK(in, path, ": cannot open");
-    nlohmann::json j;
-    try {
-        in >> j;
-    } catch (const nlohmann::json::exception& e) {
-        SEGCORE_THROW(path, ": not valid JSON: ", e.what());
-    }
+    const std::vector<uint8_t> bytes = data::read_file_bytes(path);
+    const nlohmann::json j = parse_json(std::string(bytes.begin(), bytes.end()), path, {.allow_comments = true});
     // No model spec has a "model" object or a "base"; training configs do.
     const bool is_config = j.is_object() && (j.contains("base") || (j.contains("model") && j["model"].is_object()));
     if (is_config) {

@@ -22,6 +22,7 @@ void add_predict_command(CLI::App& app) {
         std::vector<std::string> inputs;
         seg::PredictOptions predict;
         seg::InferOverrides infer;
+        bool allow_nonfinite = false;
     };
     static Options o;
     auto* cmd = app.add_subcommand("predict",
@@ -37,10 +38,11 @@ void add_predict_command(CLI::App& app) {
     cmd->add_flag("--skip-bad", o.predict.skip_bad,
                   "report an image that cannot be read or predicted (unreadable, too small, bad mask) and go on");
     add_infer_flags(cmd, o.infer);
+    add_allow_nonfinite_flag(cmd, o.allow_nonfinite);
     cmd->callback([] {
         const Device device = Device::parse(o.device);
         if (device.is_cuda()) require_cuda("segcore predict --device cuda");
-        const seg::LoadedModel lm = seg::load_model_file(o.model);
+        const seg::LoadedModel lm = seg::load_model_file(o.model, o.allow_nonfinite);
         const seg::ModelCard card = seg::ModelCard::from_metadata(lm.metadata, o.model);
         std::fprintf(stderr, "%s", seg::missing_preprocessing_warning(card, o.model).c_str());
         const seg::InferOptions opt = seg::apply_overrides(card.inference, o.infer);

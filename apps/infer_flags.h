@@ -16,4 +16,10 @@ inline void add_infer_flags(CLI::App* cmd, seg::InferOverrides& o) {
     cmd->add_option("--scales", o.scales, "multi-scale test-time augmentation, e.g. 0.75,1,1.25");
 }
 
+// Model files whose weights hold NaN or Inf are refused at load (naming the tensor); this flag
+// loads them anyway, e.g. to look at what such a model predicts.
+inline void add_allow_nonfinite_flag(CLI::App* cmd, bool& allow) {
+    cmd->add_flag("--allow-nonfinite", allow, "load the model even if its weights hold NaN or Inf (refused otherwise)");
+}
+
 }  // namespace segcore::apps

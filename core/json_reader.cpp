@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/json_parse.h"
 
 namespace segcore {
 
@@ -15,7 +16,7 @@ std::string join_strings(const std::vector<std::string>& v, const std::string& s
 
 JsonReader::JsonReader(const json& obj, std::string path) : obj_(obj), path_(std::move(path)) {
     SEGCORE_CHECK(obj_.is_object(), path_.empty() ? "the document" : path_, ": expected a JSON object {...}, got ",
-                  obj_.dump());
+                  json_excerpt(obj_));
 }
 
 bool JsonReader::has(const std::string& key) const { return obj_.contains(key); }
@@ -31,7 +32,7 @@ const JsonReader::json* JsonReader::raw(const std::string& key) { return find(ke
 int64_t JsonReader::integer(const std::string& key, int64_t dflt, int64_t min, int64_t max) {
     const json* v = find(key);
     if (!v) return dflt;
-    SEGCORE_CHECK(v->is_number_integer(), path_of(key), ": expected an integer, got ", v->dump());
+    SEGCORE_CHECK(v->is_number_integer(), path_of(key), ": expected an integer, got ", json_excerpt(*v));
     const int64_t x = v->get<int64_t>();
     SEGCORE_CHECK(x >= min && x <= max, path_of(key), ": expected an integer in [", min, ", ", max, "], got ", x);
     return x;
@@ -48,26 +49,26 @@ int64_t JsonReader::integer_choice(const std::string& key, int64_t dflt, const s
 double JsonReader::number(const std::string& key, double dflt, double min, double max) {
     const json* v = find(key);
     if (!v) return dflt;
-    SEGCORE_CHECK(v->is_number(), path_of(key), ": expected a number, got ", v->dump());
+    SEGCORE_CHECK(v->is_number(), path_of(key), ": expected a number, got ", json_excerpt(*v));
     const double x = v->get<double>();
     SEGCORE_CHECK(std::isfinite(x) && x >= min && x <= max, path_of(key), ": expected a number in [", min, ", ", max,
-                  "], got ", v->dump());
+                  "], got ", json_excerpt(*v));
     return x;
 }
 
 bool JsonReader::boolean(const std::string& key, bool dflt) {
     const json* v = find(key);
     if (!v) return dflt;
-    SEGCORE_CHECK(v->is_boolean(), path_of(key), ": expected true or false, got ", v->dump());
+    SEGCORE_CHECK(v->is_boolean(), path_of(key), ": expected true or false, got ", json_excerpt(*v));
     return v->get<bool>();
 }
 
 namespace {
 std::string checked_choice(const std::string& where, const nlohmann::json& v, const std::vector<std::string>& choices) {
-    SEGCORE_CHECK(v.is_string(), where, ": expected a string, got ", v.dump());
+    SEGCORE_CHECK(v.is_string(), where, ": expected a string, got ", json_excerpt(v));
     const std::string s = v.get<std::string>();
     SEGCORE_CHECK(choices.empty() || std::find(choices.begin(), choices.end(), s) != choices.end(), where,
-                  ": unknown value \"", s, "\" (allowed: ", join_strings(choices), ")");
+                  ": unknown value ", json_excerpt(v), " (allowed: ", join_strings(choices), ")");
     return s;
 }
 }  // namespace
@@ -88,12 +89,12 @@ std::vector<int64_t> JsonReader::integers(const std::string& key, const std::vec
                                           int64_t max) {
     const json* v = find(key);
     if (!v) return dflt;
-    SEGCORE_CHECK(v->is_array(), path_of(key), ": expected an array of integers, got ", v->dump());
+    SEGCORE_CHECK(v->is_array(), path_of(key), ": expected an array of integers, got ", json_excerpt(*v));
     std::vector<int64_t> out;
     for (size_t i = 0; i < v->size(); ++i) {
         const json& e = (*v)[i];
         SEGCORE_CHECK(e.is_number_integer() && e.get<int64_t>() >= min && e.get<int64_t>() <= max, path_of(key), "[", i,
-                      "]: expected an integer in [", min, ", ", max, "], got ", e.dump());
+                      "]: expected an integer in [", min, ", ", max, "], got ", json_excerpt(e));
         out.push_back(e.get<int64_t>());
     }
     return out;
@@ -101,7 +102,8 @@ std::vector<int64_t> JsonReader::integers(const std::string& key, const std::vec
 
 void JsonReader::finish() const {
     for (const auto& [k, v] : obj_.items())
-        SEGCORE_CHECK(std::find(known_.begin(), known_.end(), k) != known_.end(), path_of(k),
+        SEGCORE_CHECK(std::find(known_.begin(), known_.end(), k) != known_.end(),
+                      k.size() <= 100 ? path_of(k) : path_of(k.substr(0, 100) + "..."),  // a huge key stays short
                       ": unknown key (allowed: ", join_strings(known_), ")");
 }
 

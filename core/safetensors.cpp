@@ -14,6 +14,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/json_parse.h"
 
 namespace segcore {
 
@@ -116,28 +117,15 @@ void parse_header(const std::string& path, int fd, std::vector<SafetensorsEntry>
     data_start = int64_t(8 + header_len);
     const int64_t data_size = int64_t(file_size - 8 - header_len);
 
-    // nlohmann keeps the last of duplicate keys silently; the callback sees every key first.
-    std::vector<std::set<std::string>> open_objects;
-    std::string duplicate;
-    const auto callback = [&](int /*depth*/, nlohmann::json::parse_event_t ev, OrderedJson& parsed) {
-        using E = nlohmann::json::parse_event_t;
-        if (ev == E::object_start) {
-            open_objects.emplace_back();
-        } else if (ev == E::object_end) {
-            if (!open_objects.empty()) open_objects.pop_back();
-        } else if (ev == E::key && !open_objects.empty() && duplicate.empty()) {
-            const std::string key = parsed.is_string() ? parsed.get<std::string>() : std::string();
-            if (!open_objects.back().insert(key).second) duplicate = key;
-        }
-        return true;
-    };
+    // As the reference: the header is a JSON object and starts with '{' (trailing spaces pad it).
+    SAFETENSORS_CHECK(text[0] == '{', path, "the header must start with '{' (a JSON object), got byte ",
+                      int(uint8_t(text[0])), ": wrong header length or not a safetensors file");
     OrderedJson header;
     try {
-        header = OrderedJson::parse(text, callback);
-    } catch (const nlohmann::json::exception& e) {
-        SAFETENSORS_FAIL(path, "invalid JSON in the header: ", e.what());
+        header = parse_ordered_json(text, "header");  // depth-limited; a repeated name is an error
+    } catch (const Error& e) {
+        SAFETENSORS_FAIL(path, e.message());
     }
-    SAFETENSORS_CHECK(duplicate.empty(), path, "duplicate name '", duplicate, "' in the header");
     SAFETENSORS_CHECK(header.is_object(), path, "the header must be a JSON object, got ", header.type_name());
 
     for (auto it = header.begin(); it != header.end(); ++it) {
@@ -171,10 +159,10 @@ void parse_header(const std::string& path, int fd, std::vector<SafetensorsEntry>
         int64_t nbytes = int64_t(dtype_size(e.dtype));
         for (const auto& d : *sh) {
             int64_t s = 0;
-            SAFETENSORS_CHECK(json_to_index(d, s), path, "tensor '", name, "' has an invalid shape ", sh->dump(),
+            SAFETENSORS_CHECK(json_to_index(d, s), path, "tensor '", name, "' has an invalid shape ", json_excerpt(*sh),
                               " (sizes must be non-negative integers)");
             SAFETENSORS_CHECK(!__builtin_mul_overflow(nbytes, s, &nbytes), path, "tensor '", name, "' shape ",
-                              sh->dump(), " overflows 64-bit byte counts");
+                              json_excerpt(*sh), " overflows 64-bit byte counts");
             e.shape.push_back(s);
         }
 
@@ -183,7 +171,7 @@ void parse_header(const std::string& path, int fd, std::vector<SafetensorsEntry>
                               json_to_index((*off)[1], e.end),
                           path, "tensor '", name,
                           "' needs \"data_offsets\": [begin, end] with non-negative integers, got ",
-                          off == v.end() ? std::string("nothing") : off->dump());
+                          off == v.end() ? std::string("nothing") : json_excerpt(*off));
         SAFETENSORS_CHECK(e.begin <= e.end, path, "tensor '", name, "' has data_offsets [", e.begin, ", ", e.end,
                           "] with begin after end");
         SAFETENSORS_CHECK(e.end - e.begin == nbytes, path, "tensor '", name, "': shape/offset mismatch: data_offsets [",
@@ -195,15 +183,28 @@ void parse_header(const std::string& path, int fd, std::vector<SafetensorsEntry>
         entries.push_back(std::move(e));
     }
 
-    // Byte ranges must be disjoint (empty tensors take no bytes and may sit anywhere).
+    // As the reference implementation: sorted by offsets, the tensors tile the data section exactly,
+    // from 0 to its end, with no gap, overlap or trailing byte. A header length that is off by a
+    // few bytes shifts the data section and fails here instead of loading shifted weights.
     std::vector<const SafetensorsEntry*> order;
-    for (const auto& e : entries)
-        if (e.end > e.begin) order.push_back(&e);
-    std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->begin < b->begin; });
-    for (size_t i = 1; i < order.size(); ++i)
-        SAFETENSORS_CHECK(order[i]->begin >= order[i - 1]->end, path, "tensors '", order[i - 1]->name, "' [",
-                          order[i - 1]->begin, ", ", order[i - 1]->end, ") and '", order[i]->name, "' [",
-                          order[i]->begin, ", ", order[i]->end, ") have overlapping data_offsets");
+    for (const auto& e : entries) order.push_back(&e);
+    std::stable_sort(order.begin(), order.end(), [](auto* a, auto* b) {
+        return std::pair(a->begin, a->end) < std::pair(b->begin, b->end);
+    });
+    int64_t covered = 0;  // the data section is covered up to here
+    const SafetensorsEntry* prev = nullptr;
+    for (const SafetensorsEntry* e : order) {
+        SAFETENSORS_CHECK(e->begin >= covered, path, "tensors '", prev->name, "' [", prev->begin, ", ", prev->end,
+                          ") and '", e->name, "' [", e->begin, ", ", e->end, ") have overlapping data_offsets");
+        SAFETENSORS_CHECK(e->begin == covered, path, "tensor '", e->name, "' begins at byte ", e->begin,
+                          " of the data section, but the bytes before it end at ", covered, ": a gap of ",
+                          e->begin - covered, " bytes (tensors must be stored back to back from byte 0)");
+        covered = e->end;
+        prev = e;
+    }
+    SAFETENSORS_CHECK(covered == data_size, path, "the data section holds ", data_size, " bytes but the tensors cover ",
+                      covered, ": ", data_size - covered,
+                      " unexpected trailing bytes (wrong header length, or data appended to the file)");
 }
 
 // Creates a missing-name error listing a few of the names that exist.

@@ -14,9 +14,14 @@
 // and renamed over <path>, then the directory is fsynced. On any failure the temp file is removed
 // and a file already at <path> is untouched, so a crash mid-save never costs the last checkpoint.
 //
-// Reading validates the whole header before touching the data (lengths, JSON, dtypes, shapes vs
-// byte ranges, ranges in bounds and disjoint, duplicate names, metadata types) and throws
-// segcore::Error naming the file and the problem; a corrupt or truncated file never crashes.
+// Reading follows the reference implementation's rules and validates the whole header before
+// touching the data: the header length fits the file and is at most 100 MB; the header is UTF-8
+// JSON starting with '{' (trailing spaces allowed), nested at most kMaxJsonDepth levels, with no
+// repeated name; known dtypes; dtype size x shape == end - begin for every tensor; sorted by
+// offset, the tensors cover the data section exactly (first at 0, each where the previous ended,
+// the last at the end of the file: no gap, overlap or trailing byte); metadata values are
+// strings; BOOL bytes are 0 or 1. Anything else throws segcore::Error naming the file and the
+// problem; a corrupt or truncated file never crashes (docs/file_formats.md).
 #include <cstdint>
 #include <map>
 #include <string>

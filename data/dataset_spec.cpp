@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_parse.h"
 #include "data/file_util.h"
 
 namespace segcore::data {
@@ -65,7 +66,7 @@ public:
     }
 
     std::array<uint8_t, 3> colour(const Json& j, const std::string& path) const {
-        if (!j.is_array() || j.size() != 3) fail(path, "expected a colour [r, g, b], got " + j.dump());
+        if (!j.is_array() || j.size() != 3) fail(path, "expected a colour [r, g, b], got " + json_excerpt(j));
         std::array<uint8_t, 3> c{};
         for (size_t k = 0; k < 3; ++k) c[k] = uint8_t(integer(j[k], index(path, k), 0, 255));
         return c;
@@ -110,12 +111,7 @@ std::string resolve_root(const std::string& root, const std::string& base_dir) {
 }  // namespace
 
 DatasetSpec parse_dataset_spec(const std::string& json_text, const std::string& base_dir, const std::string& origin) {
-    Json j;
-    try {
-        j = Json::parse(json_text);
-    } catch (const Json::parse_error& e) {
-        SEGCORE_THROW(origin, ": not valid JSON: ", e.what());
-    }
+    Json j = parse_json(json_text, origin);
     const Reader r(origin);
     r.expect_object(j, "", kTopKeys);
     if (!j.contains("name")) r.fail("name", "missing (every dataset spec needs a name)");

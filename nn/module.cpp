@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/nonfinite.h"
 #include "core/safetensors.h"
 
 namespace segcore::nn {
@@ -15,6 +16,9 @@ std::string LoadReport::str() const {
     for (const auto& m : shape_mismatched)
         os << "  shape mismatch for " << m.key << ": the module has " << shape_str(m.expected) << ", the state has "
            << shape_str(m.found) << "\n";
+    for (const auto& m : dtype_mismatched)
+        os << "  dtype mismatch for " << m.key << ": the module has " << dtype_name(m.expected) << ", the state has "
+           << dtype_name(m.found) << " (only floating dtypes convert into one another)\n";
     return os.str();
 }
 
@@ -146,7 +150,18 @@ NamedTensors Module::state_dict() const {
     return out;
 }
 
-LoadReport Module::load_state_dict(const NamedTensors& state, bool strict) {
+bool load_dtype_ok(DType expected, DType found) {
+    return expected == found || (is_floating(expected) && is_floating(found));
+}
+
+std::string find_nonfinite(const NamedTensors& state) {
+    for (const auto& [key, t] : state)
+        if (const int64_t i = first_nonfinite(t); i >= 0)
+            return "tensor '" + key + "' holds a non-finite value: " + describe_element(t, i);
+    return "";
+}
+
+LoadReport Module::load_state_dict(const NamedTensors& state, bool strict, bool allow_nonfinite) {
     std::map<std::string, Variable> own;
     for (auto& [n, v] : named_parameters()) own.emplace(n, v);
     std::function<void(const Module&, const std::string&)> walk = [&](const Module& m, const std::string& prefix) {
@@ -166,6 +181,8 @@ LoadReport Module::load_state_dict(const NamedTensors& state, bool strict) {
             report.unexpected.push_back(key);
         } else if (it->second.shape() != t.shape()) {
             report.shape_mismatched.push_back({key, it->second.shape(), t.shape()});
+        } else if (!load_dtype_ok(it->second.dtype(), t.dtype())) {
+            report.dtype_mismatched.push_back({key, it->second.dtype(), t.dtype()});
         } else {
             to_load.emplace_back(it->second, &t);
             report.loaded.push_back(key);
@@ -176,6 +193,16 @@ LoadReport Module::load_state_dict(const NamedTensors& state, bool strict) {
     if (strict && !report.clean())
         SEGCORE_THROW("load_state_dict (strict) into ", type_name_, ": the state does not match the module:\n",
                       report.str(), "(nothing was loaded; pass strict=false to load the matching keys)");
+    if (!allow_nonfinite) {
+        const std::set<std::string> loading(report.loaded.begin(), report.loaded.end());
+        NamedTensors values;  // only what would be loaded: a skipped key does no harm
+        for (const auto& [key, t] : state)
+            if (loading.count(key)) values.emplace_back(key, t);
+        const std::string bad = find_nonfinite(values);
+        SEGCORE_CHECK(bad.empty(), "load_state_dict into ", type_name_, ": ", bad,
+                      "; refusing NaN/Inf weights (nothing was loaded; the segcore CLI loads them anyway with "
+                      "--allow-nonfinite)");
+    }
     for (auto& [v, t] : to_load) {
         Tensor dst = v.data();
         dst.copy_(*t);  // in place: same storage, dtype and device as before
@@ -209,10 +236,10 @@ void save_module(const Module& m, const std::string& path, const std::map<std::s
     save_safetensors(path, m.state_dict(), metadata);
 }
 
-LoadReport load_module(Module& m, const std::string& path, bool strict) {
+LoadReport load_module(Module& m, const std::string& path, bool strict, bool allow_nonfinite) {
     const SafetensorsFile f = load_safetensors(path);
     try {
-        return m.load_state_dict(f.tensors, strict);
+        return m.load_state_dict(f.tensors, strict, allow_nonfinite);
     } catch (const Error& e) {
         SEGCORE_THROW("loading ", path, ": ", e.message());
     }

@@ -30,9 +30,16 @@ struct LoadReport {
         Shape expected, found;
     };
     std::vector<Mismatch> shape_mismatched;  // present in both with different shapes (not loaded)
+    struct DTypeMismatch {
+        std::string key;
+        DType expected, found;
+    };
+    std::vector<DTypeMismatch> dtype_mismatched;  // a dtype that does not convert safely (not loaded)
     std::vector<std::string> loaded;
 
-    bool clean() const { return missing.empty() && unexpected.empty() && shape_mismatched.empty(); }
+    bool clean() const {
+        return missing.empty() && unexpected.empty() && shape_mismatched.empty() && dtype_mismatched.empty();
+    }
     std::string str() const;  // a readable summary, one line per problem
 };
 
@@ -99,10 +106,15 @@ public:
     // ---- state ----
     // Parameters and persistent buffers by dotted name; values share storage with the module.
     NamedTensors state_dict() const;
-    // Copies values in (converting dtype/device as needed). strict: any missing, unexpected or
-    // shape-mismatched key is an error listing all of them, and nothing is loaded. Non-strict:
-    // loads the keys that match and reports the rest.
-    LoadReport load_state_dict(const NamedTensors& state, bool strict = true);
+    // Copies values in (converting device as needed). A value's dtype must be the tensor's, or
+    // both must be floating (F16/BF16/F32/F64 convert into one another); an integer value never
+    // loads into a float weight or the other way round (load_dtype_ok). strict: any missing,
+    // unexpected, shape- or dtype-mismatched key is an error listing all of them, and nothing is
+    // loaded. Non-strict: loads the keys that match and reports the rest.
+    // Whatever `strict` says, a NaN or infinity in a value that would be loaded is an error naming
+    // the tensor (nothing is loaded) unless allow_nonfinite: a model with non-finite weights only
+    // produces garbage, and a checkpoint holding them cannot be resumed usefully.
+    LoadReport load_state_dict(const NamedTensors& state, bool strict = true, bool allow_nonfinite = false);
 
     // PyTorch-style tree: "Sequential(\n  (0): Linear(in_features=3, out_features=5, bias=True)\n ...)".
     std::string str() const;
@@ -136,7 +148,13 @@ private:
 
 // A module's state_dict as a safetensors file (atomic write), with string metadata.
 void save_module(const Module& m, const std::string& path, const std::map<std::string, std::string>& metadata = {});
-// Loads a safetensors file into a module; errors name the file.
-LoadReport load_module(Module& m, const std::string& path, bool strict = true);
+// Loads a safetensors file into a module (load_state_dict's rules); errors name the file.
+LoadReport load_module(Module& m, const std::string& path, bool strict = true, bool allow_nonfinite = false);
+
+// Whether a `found` value may load into a `expected` tensor: the same dtype, or both floating.
+bool load_dtype_ok(DType expected, DType found);
+// "tensor 'x' holds a non-finite value: element 3 of 8 = nan" for the first tensor of `state`
+// with a NaN or infinity, or "" when all are finite.
+std::string find_nonfinite(const NamedTensors& state);
 
 }  // namespace segcore::nn

@@ -9,11 +9,13 @@
 #include <map>
 #include <numeric>
 #include <set>
+#include <sstream>
 
 #include "autograd/autocast.h"
 #include "autograd/functions.h"
 #include "autograd/grad_mode.h"
 #include "core/error.h"
+#include "core/json_parse.h"
 #include "core/parallel.h"
 #include "core/stream.h"
 #include "core/tensor.h"
@@ -51,17 +53,13 @@ BenchModel build_from_json(const nlohmann::json& j, const std::string& where, in
     return b;
 }
 
-nlohmann::json parse_json(const std::string& text_or_path, bool is_file) {
-    try {
-        if (!is_file) return nlohmann::json::parse(text_or_path);
-        std::ifstream in(text_or_path);
-        SEGCORE_CHECK(in, text_or_path, ": cannot open");
-        nlohmann::json j;
-        in >> j;
-        return j;
-    } catch (const nlohmann::json::exception& e) {
-        SEGCORE_THROW(is_file ? text_or_path : "'" + text_or_path + "'", ": not valid JSON: ", e.what());
-    }
+nlohmann::json read_spec(const std::string& text_or_path, bool is_file) {
+    if (!is_file) return segcore::parse_json(text_or_path, "the model spec given on the command line");
+    std::ifstream in(text_or_path, std::ios::binary);
+    SEGCORE_CHECK(in, text_or_path, ": cannot open");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return segcore::parse_json(ss.str(), text_or_path);
 }
 
 // Waits for the device, so a steady_clock reading brackets the kernels queued before it.
@@ -139,8 +137,8 @@ BenchModel load_bench_model(const std::string& arg, int64_t default_classes) {
         b.in_channels = lm.spec.value("in_channels", int64_t(3));
         return b;
     }
-    if (std::filesystem::is_regular_file(arg)) return build_from_json(parse_json(arg, true), arg, default_classes);
-    if (arg.front() == '{') return build_from_json(parse_json(arg, false), "'" + arg + "'", default_classes);
+    if (std::filesystem::is_regular_file(arg)) return build_from_json(read_spec(arg, true), arg, default_classes);
+    if (arg.front() == '{') return build_from_json(read_spec(arg, false), "'" + arg + "'", default_classes);
     const std::vector<std::string> names = model_names();
     if (std::find(names.begin(), names.end(), arg) == names.end()) {
         std::string known;

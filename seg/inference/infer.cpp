@@ -8,6 +8,7 @@
 
 #include "autograd/grad_mode.h"
 #include "core/error.h"
+#include "core/json_parse.h"
 #include "core/json_reader.h"
 #include "kernels/elementwise/binary.h"
 #include "kernels/resize/interpolate.h"
@@ -28,7 +29,7 @@ void read_pair(JsonReader& r, const std::string& key, int64_t& h, int64_t& w) {
     }
     const std::vector<int64_t> v = r.integers(key, {}, 1);
     SEGCORE_CHECK(v.size() == 2, r.path_of(key), ": expected [height, width] (two positive integers), got ",
-                  r.raw(key)->dump());
+                  json_excerpt(*r.raw(key)));
     h = v[0];
     w = v[1];
 }
@@ -44,12 +45,12 @@ InferOptions InferOptions::from_json(const nlohmann::json& j, const std::string&
     o.flip = r.boolean("flip", false);
     if (const nlohmann::json* s = r.raw("scales")) {
         SEGCORE_CHECK(s->is_array() && !s->empty(), r.path_of("scales"),
-                      ": expected a non-empty array of positive numbers, got ", s->dump());
+                      ": expected a non-empty array of positive numbers, got ", json_excerpt(*s));
         o.scales.clear();
         for (size_t i = 0; i < s->size(); ++i) {
             const nlohmann::json& e = (*s)[i];
             SEGCORE_CHECK(e.is_number() && std::isfinite(e.get<double>()) && e.get<double>() > 0, r.path_of("scales"),
-                          "[", i, "]: expected a positive number, got ", e.dump());
+                          "[", i, "]: expected a positive number, got ", json_excerpt(e));
             o.scales.push_back(e.get<double>());
         }
     }

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/json_parse.h"
 #include "data/transforms.h"
 #include "seg/inference/visualize.h"
 
@@ -22,16 +23,7 @@ namespace {
 
 // Parses metadata value `key` as JSON; errors name the file and the key.
 json parse_value(const std::map<std::string, std::string>& md, const std::string& key, const std::string& file) {
-    try {
-        return json::parse(md.at(key));
-    } catch (const json::exception& e) {
-        SEGCORE_THROW(file, ": metadata \"", key, "\" is not valid JSON (", e.what(), "): ", md.at(key));
-    }
-}
-
-std::string short_dump(const json& j) {
-    std::string s = j.dump();
-    return s.size() > 80 ? s.substr(0, 77) + "..." : s;
+    return parse_json(md.at(key), file + ": metadata \"" + key + "\"");
 }
 
 }  // namespace
@@ -69,9 +61,9 @@ ModelCard ModelCard::from_metadata(const std::map<std::string, std::string>& md,
 
     if (has("classes")) {
         const json j = parse_value(md, "classes", file);
-        SEGCORE_CHECK(j.is_array(), where("classes"), ": expected a JSON array of class names, got ", short_dump(j));
+        SEGCORE_CHECK(j.is_array(), where("classes"), ": expected a JSON array of class names, got ", json_excerpt(j));
         for (size_t i = 0; i < j.size(); ++i) {
-            SEGCORE_CHECK(j[i].is_string(), where("classes"), "[", i, "]: expected a string, got ", j[i].dump());
+            SEGCORE_CHECK(j[i].is_string(), where("classes"), "[", i, "]: expected a string, got ", json_excerpt(j[i]));
             card.classes.push_back(j[i].get<std::string>());
         }
         SEGCORE_CHECK(model_classes < 0 || int64_t(card.classes.size()) == model_classes, where("classes"), ": ",
@@ -83,13 +75,14 @@ ModelCard ModelCard::from_metadata(const std::map<std::string, std::string>& md,
 
     if (has("palette")) {
         const json j = parse_value(md, "palette", file);
-        SEGCORE_CHECK(j.is_array(), where("palette"), ": expected a JSON array of [r, g, b], got ", short_dump(j));
+        SEGCORE_CHECK(j.is_array(), where("palette"), ": expected a JSON array of [r, g, b], got ", json_excerpt(j));
         for (size_t i = 0; i < j.size(); ++i) {
             const json& e = j[i];
             bool ok = e.is_array() && e.size() == 3;
             for (size_t k = 0; ok && k < 3; ++k)
                 ok = e[k].is_number_integer() && e[k].get<int64_t>() >= 0 && e[k].get<int64_t>() <= 255;
-            SEGCORE_CHECK(ok, where("palette"), "[", i, "]: expected [r, g, b] with integers 0..255, got ", e.dump());
+            SEGCORE_CHECK(ok, where("palette"), "[", i, "]: expected [r, g, b] with integers 0..255, got ",
+                          json_excerpt(e));
             card.palette.push_back({uint8_t(e[0].get<int>()), uint8_t(e[1].get<int>()), uint8_t(e[2].get<int>())});
         }
         SEGCORE_CHECK(card.palette.empty() || card.palette.size() >= card.classes.size(), where("palette"), ": ",
@@ -122,7 +115,7 @@ ModelCard ModelCard::from_metadata(const std::map<std::string, std::string>& md,
     if (has("preprocessing")) {
         card.preprocessing = parse_value(md, "preprocessing", file);
         SEGCORE_CHECK(card.preprocessing.is_array(), where("preprocessing"),
-                      ": expected a JSON array of transforms, got ", short_dump(card.preprocessing));
+                      ": expected a JSON array of transforms, got ", json_excerpt(card.preprocessing));
         try {  // validated now, so a bad pipeline is reported before any image is read
             data::TransformContext ctx;
             ctx.ignore_index = card.ignore_index;

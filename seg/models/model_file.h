@@ -23,7 +23,9 @@ struct LoadedModel {
 void save_model_file(const SegModel& model, const nlohmann::json& spec, const std::string& path,
                      std::map<std::string, std::string> metadata = {});
 
-// Builds the model from the "model" metadata and loads every tensor strictly; errors name the file.
-LoadedModel load_model_file(const std::string& path);
+// Builds the model from the "model" metadata and loads every tensor strictly (names, shapes and
+// dtypes must match; nn::Module::load_state_dict); errors name the file. NaN/Inf weights are an
+// error naming the tensor unless allow_nonfinite (the CLI's --allow-nonfinite).
+LoadedModel load_model_file(const std::string& path, bool allow_nonfinite = false);
 
 }  // namespace segcore::seg

@@ -7,7 +7,9 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/json_parse.h"
 #include "core/json_reader.h"
+#include "data/file_util.h"
 
 namespace segcore::seg {
 
@@ -18,14 +20,10 @@ namespace {
 
 json parse_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    SEGCORE_CHECK(in, "config ", path, ": cannot open (", fs::exists(path) ? "unreadable" : "no such file", ")");
+    SEGCORE_CHECK(in, "config ", path, ": cannot open (", data::file_exists(path) ? "unreadable" : "no such file", ")");
     std::stringstream ss;
     ss << in.rdbuf();
-    try {
-        return json::parse(ss.str(), nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
-    } catch (const json::parse_error& e) {
-        SEGCORE_THROW("config ", path, ": not valid JSON: ", e.what());
-    }
+    return parse_json(ss.str(), "config " + path, {.allow_comments = true});
 }
 
 // The config keys that hold file paths. A relative path means relative to the file that writes
@@ -51,7 +49,10 @@ void absolutize_config_paths(json& doc, const std::string& dir) {
 namespace {
 
 json load_with_bases(const std::string& path, std::vector<std::string>& chain) {
-    const std::string canon = fs::weakly_canonical(fs::absolute(path)).string();
+    // The error_code overload: a path the OS refuses (too long) is reported below, not thrown here.
+    std::error_code ec;
+    std::string canon = fs::weakly_canonical(fs::absolute(path), ec).string();
+    if (ec) canon = path;
     if (std::find(chain.begin(), chain.end(), canon) != chain.end()) {
         chain.push_back(canon);
         SEGCORE_THROW("config ", path, ": \"base\" includes form a cycle: ", join_strings(chain, " -> "));
@@ -65,16 +66,17 @@ json load_with_bases(const std::string& path, std::vector<std::string>& chain) {
         if (it->is_string()) {
             bases.push_back(it->get<std::string>());
         } else {
-            SEGCORE_CHECK(it->is_array(), "config ", path, ": base: expected a path or an array of paths, got ", it->dump());
+            SEGCORE_CHECK(it->is_array(), "config ", path, ": base: expected a path or an array of paths, got ",
+                          json_excerpt(*it));
             for (const json& b : *it) {
-                SEGCORE_CHECK(b.is_string(), "config ", path, ": base: expected a path, got ", b.dump());
+                SEGCORE_CHECK(b.is_string(), "config ", path, ": base: expected a path, got ", json_excerpt(b));
                 bases.push_back(b.get<std::string>());
             }
         }
         const fs::path dir = fs::path(path).parent_path();
         for (const std::string& b : bases) {
             const fs::path p = fs::path(b).is_absolute() ? fs::path(b) : dir / b;
-            SEGCORE_CHECK(fs::exists(p), "config ", path, ": base: ", p.string(), ": no such file");
+            SEGCORE_CHECK(data::file_exists(p.string()), "config ", path, ": base: ", p.string(), ": no such file");
             merge_config(merged, load_with_bases(p.string(), chain));
         }
         doc.erase("base");
@@ -111,9 +113,11 @@ void apply_config_override(json& config, const std::string& assignment) {
     const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
     json value;
     try {
-        value = json::parse(text);
-    } catch (const json::parse_error&) {
-        value = text;  // unquoted strings: model.name=unet
+        value = parse_json(text, "--set " + assignment);
+    } catch (const Error&) {
+        // Unquoted strings: model.name=unet. Text meant as an object or array is reported, not kept.
+        if (!text.empty() && (text[0] == '{' || text[0] == '[')) throw;
+        value = text;
     }
     json* node = &config;
     std::string walked;

@@ -1,6 +1,5 @@
 #include "seg/train/nonfinite.h"
 
-#include <cmath>
 #include <sstream>
 
 #include "autograd/grad_mode.h"
@@ -10,12 +9,6 @@
 namespace segcore::seg {
 
 namespace {
-
-std::string element(const Tensor& t, int64_t i) {
-    std::ostringstream s;
-    s << "element " << i << " of " << t.numel() << " = " << t.contiguous().cpu().to(DType::F64).get_double(i);
-    return s.str();
-}
 
 // Records the first module whose output is not finite. Checking every call costs a device sync
 // per module — fine here: this runs once, after training has already failed.
@@ -29,30 +22,21 @@ struct FirstNonFinite final : nn::ModuleCallObserver {
         if (i < 0) return;
         const auto it = names->find(&m);
         const std::string name = it == names->end() ? "?" : (it->second.empty() ? "(the model)" : it->second);
-        found = "the output of '" + name + "' (" + m.type_name() + "), " + element(out.data(), i);
+        found = "the output of '" + name + "' (" + m.type_name() + "), " + describe_element(out.data(), i);
     }
 };
 
 }  // namespace
 
-int64_t first_nonfinite(const Tensor& t) {
-    if (!t.defined() || t.numel() == 0 || !is_floating(t.dtype())) return -1;
-    const Tensor h = t.contiguous().cpu().to(DType::F64);
-    const double* p = h.data<double>();
-    for (int64_t i = 0; i < h.numel(); ++i)
-        if (!std::isfinite(p[i])) return i;
-    return -1;
-}
-
 std::string locate_nonfinite(SegModel& model, const Tensor& images, bool grads) {
     for (const auto& [name, p] : model.named_parameters())
         if (const int64_t i = first_nonfinite(p.data()); i >= 0)
-            return "parameter '" + name + "', " + element(p.data(), i);
+            return "parameter '" + name + "', " + describe_element(p.data(), i);
     if (grads)
         for (const auto& [name, p] : model.named_parameters())
             if (const int64_t i = first_nonfinite(p.grad()); i >= 0)
-                return "the gradient of parameter '" + name + "', " + element(p.grad(), i);
-    if (const int64_t i = first_nonfinite(images); i >= 0) return "the input images, " + element(images, i);
+                return "the gradient of parameter '" + name + "', " + describe_element(p.grad(), i);
+    if (const int64_t i = first_nonfinite(images); i >= 0) return "the input images, " + describe_element(images, i);
 
     // Re-run the forward pass with an observer; batch-norm running statistics are restored after.
     std::map<const nn::Module*, std::string> names;

@@ -4,13 +4,11 @@
 #include <string>
 #include <vector>
 
+#include "core/nonfinite.h"  // first_nonfinite
 #include "core/tensor.h"
 #include "seg/models/model.h"
 
 namespace segcore::seg {
-
-// Index of the first NaN/inf element of a floating tensor (any device, any layout), or -1.
-int64_t first_nonfinite(const Tensor& t);
 
 // Looks, in order, at: the parameters (by name), their gradients (when `grads`), the input images,
 // and (re-running the forward pass without recording, buffers restored afterwards) the output of

@@ -5,7 +5,9 @@
 #include <regex>
 
 #include "core/error.h"
+#include "core/json_parse.h"
 #include "core/json_reader.h"
+#include "data/file_util.h"
 #include "data/transforms.h"
 #include "seg/inference/infer.h"
 #include "seg/losses/combined.h"
@@ -27,17 +29,17 @@ std::string resolve_path(const std::string& p, const std::string& base_dir) {
 json section(JsonReader& r, const std::string& key) {
     const json* v = r.raw(key);
     if (!v) return json::object();
-    SEGCORE_CHECK(v->is_object(), r.path_of(key), ": expected a JSON object {...}, got ", v->dump());
+    SEGCORE_CHECK(v->is_object(), r.path_of(key), ": expected a JSON object {...}, got ", json_excerpt(*v));
     return *v;
 }
 
 std::vector<double> numbers(JsonReader& r, const std::string& key, std::vector<double> dflt) {
     const json* v = r.raw(key);
     if (!v) return dflt;
-    SEGCORE_CHECK(v->is_array(), r.path_of(key), ": expected an array of numbers, got ", v->dump());
+    SEGCORE_CHECK(v->is_array(), r.path_of(key), ": expected an array of numbers, got ", json_excerpt(*v));
     std::vector<double> out;
     for (const json& x : *v) {
-        SEGCORE_CHECK(x.is_number(), r.path_of(key), ": expected an array of numbers, got ", v->dump());
+        SEGCORE_CHECK(x.is_number(), r.path_of(key), ": expected an array of numbers, got ", json_excerpt(*v));
         out.push_back(x.get<double>());
     }
     return out;
@@ -83,7 +85,7 @@ void parse_data(TrainConfig& c, const json& j, const std::string& base_dir) {
     d.workers = int(r.integer("workers", d.workers, 0, 256));
     d.skip_bad_samples = r.boolean("skip_bad_samples", d.skip_bad_samples);
     r.finish();
-    SEGCORE_CHECK(d.synth || fs::exists(d.dataset), "data.dataset: ", d.dataset,
+    SEGCORE_CHECK(d.synth || data::file_exists(d.dataset), "data.dataset: ", d.dataset,
                   ": no such file (write a dataset spec, see docs/datasets.md, or add data.synth to draw one)");
 }
 
@@ -98,12 +100,13 @@ void parse_loss(TrainConfig& c, const json& j, const std::string& base_dir) {
         if (aw->is_object()) {
             for (auto it = aw->begin(); it != aw->end(); ++it) {
                 SEGCORE_CHECK(it->is_number() && it->get<double>() >= 0, "loss.aux_weight.", it.key(),
-                              ": expected a number >= 0, got ", it->dump());
+                              ": expected a number >= 0, got ", json_excerpt(*it));
                 l.aux_weights[it.key()] = it->get<double>();
             }
         } else {
             SEGCORE_CHECK(aw->is_number() && aw->get<double>() >= 0,
-                          "loss.aux_weight: expected a number >= 0 or an object {head: weight}, got ", aw->dump());
+                          "loss.aux_weight: expected a number >= 0 or an object {head: weight}, got ",
+                          json_excerpt(*aw));
             l.aux_weight = aw->get<double>();
         }
     }
@@ -120,7 +123,7 @@ void parse_loss(TrainConfig& c, const json& j, const std::string& base_dir) {
     for (const json& t : l.combined["terms"]) has_kd |= t.value("type", "") == "kd";
     SEGCORE_CHECK(has_kd == !l.teacher.empty(), has_kd ? "loss.teacher: a \"kd\" term needs a teacher model file"
                                                        : "loss.teacher: set, but no loss term is of type \"kd\"");
-    SEGCORE_CHECK(l.teacher.empty() || fs::exists(l.teacher), "loss.teacher: ", l.teacher, ": no such file");
+    SEGCORE_CHECK(l.teacher.empty() || data::file_exists(l.teacher), "loss.teacher: ", l.teacher, ": no such file");
 }
 
 void parse_optimizer(TrainConfig& c, const json& j) {
@@ -290,10 +293,10 @@ TrainConfig parse_train_config(const json& config, const std::string& base_dir, 
     c.model = *model;
     if (c.model.contains("pretrained")) {
         SEGCORE_CHECK(c.model["pretrained"].is_string(), "model.pretrained: expected a path, got ",
-                      c.model["pretrained"].dump());
+                      json_excerpt(c.model["pretrained"]));
         c.pretrained = resolve_path(c.model["pretrained"].get<std::string>(), base_dir);
         c.model.erase("pretrained");
-        SEGCORE_CHECK(fs::exists(c.pretrained), "model.pretrained: ", c.pretrained, ": no such file");
+        SEGCORE_CHECK(data::file_exists(c.pretrained), "model.pretrained: ", c.pretrained, ": no such file");
     }
     const json* data = r.raw("data");
     SEGCORE_CHECK(data && data->is_object(), "data: required, a JSON object with at least \"dataset\"");

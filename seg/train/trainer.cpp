@@ -16,6 +16,7 @@
 #include "autograd/functions.h"
 #include "autograd/grad_mode.h"
 #include "core/error.h"
+#include "core/json_parse.h"
 #include "data/dataset.h"
 #include "data/file_util.h"
 #include "data/loader.h"
@@ -222,8 +223,9 @@ Trainer::Trainer(TrainConfig cfg, TrainerOptions opt) : impl_(std::make_unique<I
     json mspec = cfg_.model;
     if (!mspec.contains("num_classes")) mspec["num_classes"] = spec_.num_classes();
     if (!mspec.contains("in_channels")) mspec["in_channels"] = spec_.image_channels;
-    SEGCORE_CHECK(mspec["num_classes"] == json(spec_.num_classes()), "model.num_classes: ", mspec["num_classes"].dump(),
-                  " but the dataset ", spec_.name, " has ", spec_.num_classes(), " classes");
+    SEGCORE_CHECK(mspec["num_classes"] == json(spec_.num_classes()), "model.num_classes: ",
+                  json_excerpt(mspec["num_classes"]), " but the dataset ", spec_.name, " has ", spec_.num_classes(),
+                  " classes");
     cfg_.model = mspec;
     model_ = build_model(mspec, "model");
     if (!cfg_.pretrained.empty()) {
@@ -339,7 +341,7 @@ void Trainer::load_checkpoint(const std::string& path) {
                   "'); a best-model file is loaded with model.pretrained instead");
     if (const auto it = ck.metadata.find("config_hash"); it != ck.metadata.end() && it->second != s.hash) {
         std::vector<std::string> diff;
-        diff_keys(json::parse(ck.meta("config", who)), cfg_.resolved, "", diff);
+        diff_keys(parse_json(ck.meta("config", who), who + ": metadata \"config\""), cfg_.resolved, "", diff);
         std::fprintf(stderr, "segcore train: warning: resuming %s with a changed config (%s); the run will not be "
                              "bit-identical to an uninterrupted one\n", path.c_str(), join_strings(diff).c_str());
     }

@@ -293,9 +293,11 @@ TEST_CASE("safetensors: header length larger than the file", "[core][safetensors
 TEST_CASE("safetensors: invalid JSON", "[core][safetensors][corrupt]") {
     TempDir d;
     CHECK_THAT(load_error(d, make_file("{not json}", "")),
-               Catch::Contains(d.file("bad.safetensors")) && Catch::Contains("invalid JSON"));
-    CHECK_THAT(load_error(d, make_file(std::string("{\"a\xff\": 1}"), "")), Catch::Contains("invalid JSON"));
-    CHECK_THAT(load_error(d, make_file("[1, 2]", "")), Catch::Contains("must be a JSON object"));
+               Catch::Contains(d.file("bad.safetensors")) && Catch::Contains("not valid JSON"));
+    CHECK_THAT(load_error(d, make_file(std::string("{\"a\xff\": 1}"), "")), Catch::Contains("not valid JSON"));
+    CHECK_THAT(load_error(d, make_file("[1, 2]", "")), Catch::Contains("must start with '{'"));
+    CHECK_THAT(load_error(d, make_file("  {}", "")), Catch::Contains("must start with '{'"));
+    CHECK(load_error(d, make_file("{}      ", "")).empty());  // padding after the JSON is allowed
     CHECK_THAT(load_error(d, make_file(R"({"x": 5})", "")), Catch::Contains("entry for tensor 'x' must be an object"));
 }
 
@@ -352,9 +354,16 @@ TEST_CASE("safetensors: overlapping offsets", "[core][safetensors][corrupt]") {
                      std::string(24, 'x')));
     CHECK_THAT(err, Catch::Contains(d.file("bad.safetensors")) && Catch::Contains("'a' [0, 16) and 'b' [8, 24)") &&
                         Catch::Contains("overlapping"));
-    // Empty tensors take no bytes and may share an offset with anything.
-    CHECK(load_error(d, make_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}})",
+    // Empty tensors take no bytes but still sit in sequence, as the reference requires: at 0 or
+    // where another tensor ends, not inside one.
+    CHECK(load_error(d, make_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]},"f":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}})",
                                   std::string(8, 'x'))) == "");
+    CHECK_THAT(load_error(d, make_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}})",
+                                       std::string(8, 'x'))),
+               Catch::Contains("overlapping"));
+    CHECK_THAT(load_error(d, make_file(R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})",
+                                       std::string(4, 'x'))),
+               Catch::Contains("overlapping"));
 }
 
 TEST_CASE("safetensors: truncated data section", "[core][safetensors][corrupt]") {
@@ -374,8 +383,9 @@ TEST_CASE("safetensors: duplicate names", "[core][safetensors][corrupt]") {
     const std::string err = load_error(
         d, make_file(R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"w":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}})",
                      "ab"));
-    CHECK_THAT(err, Catch::Contains(d.file("bad.safetensors")) && Catch::Contains("duplicate name 'w'"));
-    CHECK_THAT(load_error(d, make_file(R"({"__metadata__":{"k":"1","k":"2"}})", "")), Catch::Contains("duplicate name 'k'"));
+    CHECK_THAT(err, Catch::Contains(d.file("bad.safetensors")) && Catch::Contains("duplicate key 'w'"));
+    CHECK_THAT(load_error(d, make_file(R"({"__metadata__":{"k":"1","k":"2"}})", "")),
+               Catch::Contains("duplicate key '__metadata__.k'"));
 }
 
 TEST_CASE("safetensors: non-string metadata", "[core][safetensors][corrupt]") {
@@ -425,4 +435,53 @@ TEST_CASE("safetensors: garbage never crashes", "[core][safetensors][corrupt]") 
     }
     CHECK(refused > 300);
     CHECK(loaded + refused == 600);
+}
+
+TEST_CASE("safetensors: the tensors must cover the data section exactly", "[core][safetensors][corrupt]") {
+    TempDir d;
+    // A saved file whose header ends in padding spaces: one byte less of header length then still
+    // parses, and used to load with every tensor shifted by a byte.
+    std::string bytes;
+    uint64_t n = 0;
+    for (std::string value = "v"; n == 0 || bytes[8 + n - 1] != ' '; value += "v") {
+        const std::string good = d.file("good.safetensors");
+        save_safetensors(good, {{"a", from_vector<float>({1, 2, 3}, {3})}, {"b", from_vector<int64_t>({4, 5}, {2})}},
+                         {{"k", value}});
+        bytes = read_bytes(good);
+        n = 0;
+        for (int i = 7; i >= 0; --i) n = (n << 8) | uint8_t(bytes[size_t(i)]);
+    }
+    REQUIRE(load_error(d, bytes).empty());
+    const std::string path = d.file("bad.safetensors");
+    CHECK_THAT(load_error(d, le64(n - 1) + bytes.substr(8)),
+               Catch::Contains(path) && Catch::Contains("holds 29 bytes but the tensors cover 28") &&
+                   Catch::Contains("1 unexpected trailing bytes"));
+    for (uint64_t k = 1; k <= 16; ++k) {  // any other header length is refused too
+        INFO("header length off by " << k);
+        CHECK_THAT(load_error(d, le64(n - k) + bytes.substr(8)), Catch::Contains(path));
+        CHECK_THAT(load_error(d, le64(n + k) + bytes.substr(8)), Catch::Contains(path));
+    }
+    // Bytes appended after the data.
+    CHECK_THAT(load_error(d, bytes + std::string(1, '\0')), Catch::Contains("1 unexpected trailing bytes"));
+    CHECK_THAT(load_error(d, bytes + bytes), Catch::Contains("unexpected trailing bytes"));
+    // A gap between tensors, or before the first.
+    CHECK_THAT(load_error(d, make_file(R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[4,6]}})",
+                                       std::string(6, 'x'))),
+               Catch::Contains("tensor 'b' begins at byte 4") && Catch::Contains("a gap of 2 bytes"));
+    CHECK_THAT(load_error(d, make_file(R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}})", std::string(4, 'x'))),
+               Catch::Contains("tensor 'a' begins at byte 2"));
+    // File order need not be offset order.
+    CHECK(load_error(d, make_file(R"({"b":{"dtype":"U8","shape":[2],"data_offsets":[2,4]},"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})",
+                                  std::string(4, 'x')))
+              .empty());
+}
+
+TEST_CASE("safetensors: a deeply nested header is a clean error", "[core][safetensors][corrupt]") {
+    TempDir d;
+    std::string deep;
+    for (int i = 0; i < 100000; ++i) deep += "{\"a\":";
+    deep += "1";
+    deep += std::string(100000, '}');
+    CHECK_THAT(load_error(d, make_file(deep, "")), Catch::Contains(d.file("bad.safetensors")) && Catch::Contains("nested deeper"));
+    CHECK_THAT(load_error(d, make_file("{\"__metadata__\":" + std::string(100000, '['), "")), Catch::Contains("nested deeper"));
 }

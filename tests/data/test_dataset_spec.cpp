@@ -4,6 +4,8 @@
 
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.h"
 #include "data/dataset.h"
 #include "data/dataset_spec.h"
@@ -20,10 +22,13 @@ DatasetSpec parse(const std::string& json) { return parse_dataset_spec(json, "/b
 const char* kMinimal = R"({"name": "toy", "root": "data", "classes": ["bg", "fg"],
                            "splits": {"train": {"images": "img", "masks": "ann"}}})";
 
+// kMinimal with the keys of `extra` ("key": value, ...) added or replaced (a repeated key would be
+// an error of its own).
 std::string with(const std::string& extra) {
-    std::string s = kMinimal;
-    s.insert(s.size() - 1, ", " + extra);
-    return s;
+    nlohmann::json j = nlohmann::json::parse(kMinimal);
+    const nlohmann::json e = nlohmann::json::parse("{" + extra + "}");
+    for (const auto& [k, v] : e.items()) j[k] = v;
+    return j.dump();
 }
 
 }  // namespace
@@ -87,6 +92,8 @@ TEST_CASE("dataset spec: wrong types and values name the JSON path", "[data][spe
     CHECK_THROWS_WITH(parse(R"({"name": "x", "root": ".", "splits": {"a": {"images": "i"}}})"),
                       Catch::Contains("at least one class"));
     CHECK_THROWS_WITH(parse("{\"name\": \"x\", "), Catch::Contains("spec.json: not valid JSON"));
+    CHECK_THROWS_WITH(parse(R"({"name": "t", "root": ".", "classes": ["a"], "splits": {"t": {"images": "i", "images": "j"}}})"),
+                      Catch::Contains("spec.json: duplicate key 'splits.t.images'"));
     CHECK_THROWS_WITH(parse("[1, 2]"), Catch::Contains("top level: expected an object, got array"));
     CHECK_THROWS_WITH(parse(with(R"("mask_encoding": "rgb")")), Catch::Contains("palette") && Catch::Contains("rgb"));
     CHECK_THROWS_WITH(parse(with(R"("mask_encoding": "rgb", "palette": [[0,0,0],[9,9,9]], "remap": {"1": 0})")),

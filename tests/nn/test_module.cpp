@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "autograd/functions.h"
+#include "core/safetensors.h"
 #include "kernels/ops.h"
 #include "nn/layers.h"
 #include "tests/test_util.h"
@@ -136,6 +137,63 @@ TEST_CASE("load_state_dict: strict errors list every problem; non-strict reports
     REQUIRE(r.shape_mismatched.size() == 1);
     REQUIRE(net.stem->bias.data().get_double(0) == 7.0);
     (void)before;
+}
+
+TEST_CASE("load_state_dict: dtypes must match, except between floating dtypes", "[nn][module]") {
+    using Catch::Contains;
+    Net net;
+    const auto with = [&](const std::string& key, const Tensor& value) {
+        NamedTensors sd = net.state_dict();
+        for (auto& [n, t] : sd)
+            if (n == key) t = value;
+        return sd;
+    };
+    // An integer tensor never loads into a float weight, nor a float into an integer buffer.
+    REQUIRE_THROWS_WITH(net.load_state_dict(with("stem.bias", from_vector<int32_t>({1, 2, 3, 4}, {4}))),
+                        Contains("dtype mismatch for stem.bias: the module has f32, the state has i32"));
+    REQUIRE_THROWS_WITH(net.load_state_dict(with("body.0.num_batches_tracked", full({}, 3.0))),
+                        Contains("dtype mismatch for body.0.num_batches_tracked: the module has i64, the state has f32"));
+    REQUIRE(net.stem->bias.data().get_double(0) != 1.0);  // nothing was loaded
+    const LoadReport r = net.load_state_dict(with("stem.bias", ones({4}, DType::U8)), /*strict=*/false);
+    REQUIRE(r.dtype_mismatched.size() == 1);
+    CHECK_FALSE(r.clean());
+    CHECK(net.stem->bias.data().get_double(0) != 1.0);
+    // Floating dtypes convert: an f16 or bf16 file loads into f32 weights.
+    net.load_state_dict(with("stem.bias", full({4}, 0.5, DType::F16)));
+    CHECK(net.stem->bias.data().dtype() == DType::F32);
+    CHECK(net.stem->bias.data().get_double(3) == 0.5);
+    net.load_state_dict(with("stem.bias", full({4}, 0.25, DType::BF16)));
+    CHECK(net.stem->bias.data().get_double(0) == 0.25);
+}
+
+TEST_CASE("load_state_dict: NaN/Inf values are refused, naming the tensor, unless allowed", "[nn][module]") {
+    using Catch::Contains;
+    Net net;
+    const std::string path = temp_path("nan.safetensors");
+    NamedTensors sd = net.state_dict();
+    for (auto& [n, t] : sd)
+        if (n == "body.2.running_mean") t = from_vector<float>({0, 1, NAN, 3}, {4});
+    save_safetensors(path, sd);
+    Net fresh;
+    const double kept = fresh.stem->weight.data().get_double(0);
+    REQUIRE_THROWS_WITH(load_module(fresh, path), Contains(path) && Contains("tensor 'body.2.running_mean'") &&
+                                                      Contains("element 2 of 4 = nan") && Contains("--allow-nonfinite"));
+    REQUIRE_THROWS_WITH(load_module(fresh, path, /*strict=*/false), Contains("body.2.running_mean"));
+    CHECK(fresh.stem->weight.data().get_double(0) == kept);  // nothing was loaded
+    // An infinity in a half-precision file too.
+    for (auto& [n, t] : sd)
+        if (n == "body.2.running_mean") t = zeros({4});
+        else if (n == "head.weight") t = full({2, 4}, INFINITY, DType::F16);
+    REQUIRE_THROWS_WITH(fresh.load_state_dict(sd), Contains("tensor 'head.weight'") && Contains("inf"));
+    // Allowed explicitly, it loads.
+    fresh.load_state_dict(sd, /*strict=*/true, /*allow_nonfinite=*/true);
+    CHECK(std::isinf(fresh.head->weight.data().get_double(0)));
+    CHECK_THAT(find_nonfinite(fresh.state_dict()), Contains("head.weight"));
+    // A key that is not loaded (non-strict, unexpected) does no harm.
+    NamedTensors extra = net.state_dict();
+    extra.emplace_back("unused", from_vector<float>({NAN}, {1}));
+    CHECK(fresh.load_state_dict(extra, /*strict=*/false).unexpected == std::vector<std::string>{"unused"});
+    std::filesystem::remove(path);
 }
 
 TEST_CASE("a truncated weights file is a clear error naming the file", "[nn][module]") {

@@ -358,7 +358,7 @@ TEST_CASE("ModelCard: a malformed value is an error naming the file and the key"
     };
     CHECK_THAT(err("classes", "[1, 2]"), Contains("m.safetensors") && Contains("\"classes\"[0]: expected a string"));
     CHECK_THAT(err("classes", "[\"a\", \"b\", \"c\"]"), Contains("\"classes\"") && Contains("model has 2 classes"));
-    CHECK_THAT(err("classes", "not json"), Contains("m.safetensors") && Contains("\"classes\" is not valid JSON"));
+    CHECK_THAT(err("classes", "not json"), Contains("m.safetensors") && Contains("metadata \"classes\": not valid JSON"));
     CHECK_THAT(err("palette", "[[1, 2, 3]]"), Contains("\"palette\"") && Contains("1 colours for 2 classes"));
     CHECK_THAT(err("palette", "[[1, 2, 300], [0, 0, 0]]"), Contains("\"palette\"[0]"));
     CHECK_THAT(err("ignore_index", "1"), Contains("\"ignore_index\"") && Contains("is a class index"));

@@ -3,6 +3,7 @@
 // naming the file.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -115,4 +116,48 @@ TEST_CASE("pretrained: ImageNet backbone weights load under backbone., whole-mod
                                                               Catch::Contains("backbone.conv1.weight"));
     std::filesystem::remove(path);
     std::filesystem::remove(whole);
+}
+
+TEST_CASE("model file: non-finite weights, integer weights and a hostile spec are errors", "[seg][models][io]") {
+    using Catch::Contains;
+    const json spec = json::parse(R"({"name": "unet", "num_classes": 3, "depth": 1, "base_width": 4})");
+    auto m = seg::build_model(spec);
+    const auto save_with = [&](const std::string& name, const std::string& key, const Tensor& value,
+                               std::map<std::string, std::string> md) {
+        nn::NamedTensors sd = m->state_dict();
+        bool found = false;
+        for (auto& [n, t] : sd)
+            if (n == key) t = value, found = true;
+        REQUIRE(found);
+        const std::string path = temp_path(name);
+        save_safetensors(path, sd, md);
+        return path;
+    };
+    const std::map<std::string, std::string> md = {{"model", spec.dump()}, {"format", "segcore-model-1"}};
+    const std::string first = m->state_dict().front().first;
+    const Shape shape = m->state_dict().front().second.shape();
+
+    // A NaN: refused naming the file and the tensor, loaded when explicitly allowed.
+    Tensor w = m->state_dict().front().second.clone();
+    w.fill_(NAN);
+    const std::string nan = save_with("nan.safetensors", first, w, md);
+    CHECK_THAT(error_of(nan), Contains(nan) && Contains("tensor '" + first + "'") && Contains("= nan") &&
+                                  Contains("--allow-nonfinite"));
+    const seg::LoadedModel lm = seg::load_model_file(nan, /*allow_nonfinite=*/true);
+    CHECK(std::isnan(lm.model->state_dict().front().second.get_double(0)));
+
+    // Integer data in a float weight is not cast silently.
+    const std::string ints = save_with("ints.safetensors", first, zeros(shape, DType::I32), md);
+    CHECK_THAT(error_of(ints), Contains(ints) && Contains("dtype mismatch for " + first) && Contains("i32"));
+
+    // A spec nested 100k levels deep or with a repeated key: clean errors naming the file.
+    std::string deep = R"({"name": "unet", "x": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
+    std::map<std::string, std::string> bad_md = md;
+    bad_md["model"] = deep;
+    const std::string deep_path = save_with("deep.safetensors", first, m->state_dict().front().second, bad_md);
+    CHECK_THAT(error_of(deep_path), Contains(deep_path) && Contains("metadata \"model\"") && Contains("nested deeper"));
+    bad_md["model"] = R"({"name": "unet", "num_classes": 3, "depth": 1, "base_width": 4, "depth": 2})";
+    const std::string dup = save_with("dup.safetensors", first, m->state_dict().front().second, bad_md);
+    CHECK_THAT(error_of(dup), Contains(dup) && Contains("duplicate key 'depth'"));
+    for (const auto& p : {nan, ints, deep_path, dup}) std::filesystem::remove(p);
 }
