@@ -23,7 +23,7 @@ json parse_file(const std::string& path) {
     ss << in.rdbuf();
     try {
         return json::parse(ss.str(), nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // a syntax error, or a number out of range (1e999)
         SEGCORE_THROW("config ", path, ": not valid JSON: ", e.what());
     }
 }
@@ -106,6 +106,14 @@ json load_config_file(const std::string& path) {
 }
 
 void apply_config_override(json& config, const std::string& assignment) {
+    // Invalid UTF-8 would only fail later, when the config is dumped for its hash; say so now (the
+    // message shows the text with the bad bytes replaced, so it stays printable).
+    try {
+        (void)json(assignment).dump();
+    } catch (const json::type_error&) {
+        SEGCORE_THROW("--set ", json(assignment).dump(-1, ' ', false, json::error_handler_t::replace),
+                      ": not valid UTF-8 text");
+    }
     const size_t eq = assignment.find('=');
     SEGCORE_CHECK(eq != std::string::npos && eq > 0, "--set ", assignment, ": expected key.path=value");
     const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
@@ -114,6 +122,8 @@ void apply_config_override(json& config, const std::string& assignment) {
         value = json::parse(text);
     } catch (const json::parse_error&) {
         value = text;  // unquoted strings: model.name=unet
+    } catch (const json::out_of_range&) {  // 1e999: valid JSON syntax, no double holds it
+        SEGCORE_THROW("--set ", assignment, ": ", key, ": the number ", text, " is out of range");
     }
     json* node = &config;
     std::string walked;

@@ -26,11 +26,13 @@
 // the date and the hyper-parameters — `segcore eval` and `predict` need nothing else.
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/device.h"
+#include "data/loader.h"
 #include "data/dataset_spec.h"
 #include "seg/metrics/metrics.h"
 #include "seg/models/model.h"
@@ -43,6 +45,8 @@ struct TrainerOptions {
                                 // (the newest checkpoint of the run folder, or fresh), or a file
     bool handle_signals = true; // SIGINT / SIGTERM: finish the step, checkpoint, stop
     bool quiet = false;         // no console output (tests)
+    bool check_only = false;    // `train --check`: validate everything, write nothing (no lock, no
+                                // files; a missing synthetic dataset is drawn into a temp folder)
 };
 
 struct ValResult {
@@ -77,6 +81,9 @@ public:
     ValResult validate();
     // Writes a trainer-state checkpoint now; returns its path.
     std::string save_checkpoint();
+    // `train --check`: one training batch through the forward pass and the loss, and one
+    // validation batch through inference, without a step (nothing learns, nothing is written).
+    void dry_run();
 
     SegModel& model() { return *model_; }
     const TrainConfig& config() const { return cfg_; }
@@ -104,6 +111,10 @@ private:
 
     void load_checkpoint(const std::string& path);
     void train_step();
+    Variable batch_loss(const data::Batch& b, std::map<std::string, double>& terms, double divisor);
+    void check_against_dataset(const nlohmann::json& mspec);
+    void validate_trainer_state(const std::string& who, bool same_config);
+    std::string save_after_failure();
     void end_of_evaluation(const ValResult& v, double seconds);
     void save_best_model(const ValResult& v);
     [[noreturn]] void fail_nonfinite(const std::string& what);

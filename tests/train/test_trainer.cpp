@@ -239,9 +239,11 @@ TEST_CASE("trainer: resume refuses mixing runs and names a truncated checkpoint"
     // A finished run resumed with more iterations continues from its last step.
     json longer = c;
     longer["train"]["iters"] = 9;
-    seg::Trainer more(test::parse(longer), quiet("auto"));
-    CHECK(more.iteration() == 6);
-    CHECK(more.fit().iters == 9);
+    {  // (a trainer holds its run folder while it lives)
+        seg::Trainer more(test::parse(longer), quiet("auto"));
+        CHECK(more.iteration() == 6);
+        CHECK(more.fit().iters == 9);
+    }
 
     const std::string ck = seg::latest_checkpoint(d / "run");
     const auto size = std::filesystem::file_size(ck);
