@@ -70,6 +70,7 @@ void add_eval_command(CLI::App& app) {
         if (!o.out.empty()) {
             seg::create_folder(o.out, "--out");
             out_lock = std::make_unique<seg::RunFolderLock>(o.out, "segcore eval");
+            seg::remove_stale_temp_files(o.out);  // left by a killed eval
         }
         const seg::EvalResult r = seg::evaluate_model(*lm.model, spec, o.split, card.preprocessing, opt, es);
         const std::vector<std::string>& names = spec.classes;

@@ -46,6 +46,7 @@ void add_predict_command(CLI::App& app) {
         const seg::Predictor predictor(*lm.model, card, opt, device);
         seg::create_folder(o.predict.out_dir, "--out");  // one writer per output folder (docs/run_folders.md)
         const seg::RunFolderLock out_lock(o.predict.out_dir, "segcore predict");
+        seg::remove_stale_temp_files(o.predict.out_dir);  // left by a killed predict
         std::printf("segcore predict: %s, %zu image(s), %s, %s -> %s/\n", o.model.c_str(), images.size(),
                     opt.str().c_str(), device.str().c_str(), o.predict.out_dir.c_str());
         int64_t correct = 0, counted = 0;

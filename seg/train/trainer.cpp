@@ -467,6 +467,19 @@ void Trainer::validate_trainer_state(const std::string& who, bool same_config) {
             "0 to trainer.iter (" + std::to_string(iter_) + ")");
     require(s.skipped_steps >= 0 && s.skipped_steps <= iter_, "skipped_steps", s.skipped_steps,
             "0 to trainer.iter (" + std::to_string(iter_) + ")");
+    // The states loaded beside it: the schedule steps once per iteration (skipped or not), the
+    // loss scale is a positive finite number, and the weights are finite.
+    SEGCORE_CHECK(s.sched->last_iter() == iter_, who, ": scheduler.last_iter is ", s.sched->last_iter(),
+                  ", expected trainer.iter (", iter_, ")");
+    // (the stored scale, also when this run has amp off: a later resume may turn it on)
+    const double scale = s.scaler->scale_tensor().defined() ? s.scaler->scale_tensor().item_double() : 1.0;
+    SEGCORE_CHECK(std::isfinite(scale) && scale > 0 && s.scaler->get_growth_tracker() >= 0, who, ": scaler.scale is ",
+                  scale, " and scaler.growth_tracker ", s.scaler->get_growth_tracker(),
+                  ", expected a finite scale > 0 and a count >= 0");
+    for (const auto& [name, t] : model_->state_dict())
+        if (is_floating(t.dtype()))
+            SEGCORE_CHECK(first_nonfinite(t) < 0, who, ": model.", name, " holds a non-finite value (element ",
+                          first_nonfinite(t), ")");
 }
 
 // ---------------------------------------------------------------- one step

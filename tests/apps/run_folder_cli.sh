@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Run folders through the command line, with real processes (ctest cli_run_folder;
 # docs/run_folders.md):
-#   1. a second `segcore train` (fresh or --resume auto) on a folder in use refuses, naming the
-#      folder and the holder's pid; --check still works and writes nothing
+#   1. a second `segcore train` (fresh or --resume auto), or an eval writing into it, refuses a
+#      folder in use, naming the folder and the holder's pid; --check still works, writes nothing
 #   2. kill -9 leaves no lock: --resume auto then runs, removes the killed run's temp files and
 #      keeps each metrics.csv row once
 #   3. SIGTERM: exit 143, as `train --help` says
@@ -19,6 +19,14 @@ small=(--set "data.dataset=$work/data/dataset.json" --set data.synth.train=16 --
        --set data.synth.height=48 --set data.synth.width=64 --set model.base_width=8 --set model.depth=2
        --set train.batch_size=4 --set logging.interval=1 --set data.workers=1)
 train() { "$seg" train "$repo/configs/demo.json" "${small[@]}" "$@"; }
+expect_error() {  # expect_error PATTERN ARGS...: exit 1 and PATTERN on stderr
+    local pattern=$1
+    shift
+    "$@" > "$work/e.txt" 2>&1
+    local s=$?
+    [ $s -eq 1 ] || fail "exit $s (expected 1) for $*: $(cat "$work/e.txt")"
+    grep -q -- "$pattern" "$work/e.txt" || fail "'$pattern' not in: $(cat "$work/e.txt")"
+}
 wait_for() {  # wait_for FILE PATTERN: until a line of FILE matches (at most 60 s)
     for _ in $(seq 1 600); do
         grep -q "$2" "$1" 2>/dev/null && return 0
@@ -37,6 +45,9 @@ grep -q "run folder $work/run is in use by another process (pid $a" "$work/b.txt
 train --out "$work/run" --set train.epochs=1000 --resume auto > "$work/b.txt" 2>&1
 [ $? -eq 1 ] || fail "a second --resume auto on a folder in use should exit 1: $(cat "$work/b.txt")"
 grep -q "pid $a" "$work/b.txt" || fail "refusal: $(cat "$work/b.txt")"
+# eval and predict lock their --out folder the same way
+expect_error "run folder $work/run is in use by another process (pid $a" \
+    "$seg" eval "$work/run/best_model.safetensors" --out "$work/run"
 cp "$work/run/config.json" "$work/config.before"
 train --out "$work/run" --set train.epochs=3 --set optimizer.lr=0.1 --resume auto --check > "$work/c.txt" 2>&1 \
     || fail "--check of a folder in use failed: $(cat "$work/c.txt")"
@@ -69,14 +80,6 @@ status=$?
 [ $status -eq 143 ] || fail "SIGTERM: exit $status, expected 143: $(tail -5 "$work/t.txt")"
 
 # 4. errors name the key or the file, exit 1
-expect_error() {  # expect_error PATTERN ARGS...: exit 1 and PATTERN on stderr
-    local pattern=$1
-    shift
-    "$@" > "$work/e.txt" 2>&1
-    local s=$?
-    [ $s -eq 1 ] || fail "exit $s (expected 1) for $*: $(cat "$work/e.txt")"
-    grep -q -- "$pattern" "$work/e.txt" || fail "'$pattern' not in: $(cat "$work/e.txt")"
-}
 expect_error "train.epochs=1e999.*out of range" train --out "$work/x" --set train.epochs=1e999
 expect_error "not valid UTF-8" train --out "$work/x" --set $'description=\xff\xfe'
 echo file > "$work/afile"

@@ -10,6 +10,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <set>
 
@@ -164,6 +165,23 @@ TEST_CASE("trainer state: tampered or inconsistent values are refused, naming th
         CHECK_THROWS_WITH(seg::Trainer(test::parse(c), quiet(bad)),
                           Contains(bad) && Contains(std::string("trainer.") + k.field));
     }
+    // The states beside it: the schedule's position, the loss scale, the weights.
+    auto tampered = [&](const std::function<void(nn::StateDict&)>& edit, const std::string& field) {
+        INFO(field);
+        nn::StateDict sd = nn::StateDict::load(ck);
+        edit(sd);
+        sd.save(bad);
+        CHECK_THROWS_WITH(seg::Trainer(test::parse(c), quiet(bad)), Contains(bad) && Contains(field));
+    };
+    tampered([](nn::StateDict& sd) { sd.put_i64("scheduler.last_iter", 2); }, "scheduler.last_iter");
+    tampered([](nn::StateDict& sd) { sd.tensors["scaler.scale"] = from_vector<float>({-1.0f}, {}); }, "scaler.scale");
+    tampered(
+        [](nn::StateDict& sd) {
+            Tensor& w = sd.tensors.at("model.outc.weight");
+            w = w.clone();
+            w.data<float>()[1] = std::nanf("");
+        },
+        "model.outc.weight");
     // The untouched checkpoint still loads.
     seg::Trainer ok(test::parse(c), quiet(ck));
     CHECK(ok.iteration() == 6);
