@@ -8,12 +8,7 @@
 #   3. SIGTERM: exit 143, as `train --help` says
 #   4. errors that used to exit 2 with library text exit 1 naming the key or file
 # usage: run_folder_cli.sh SEGCORE_BINARY WORK_DIR
-set -uo pipefail
-seg=$1
-work=$2
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-rm -rf "$work" && mkdir -p "$work"
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/cli_common.sh"  # seg, work, repo, fail
 # The demo recipe, made small: a few seconds per epoch on 2 cores.
 small=(--set "data.dataset=$work/data/dataset.json" --set data.synth.train=16 --set data.synth.val=4
        --set data.synth.height=48 --set data.synth.width=64 --set model.base_width=8 --set model.depth=2
