@@ -188,7 +188,7 @@ struct Trainer::Impl {
     std::string last_checkpoint, best_model;
     int64_t checkpoint_iter = -1;  // the iteration of last_checkpoint
     uint64_t rng_offset_at_step = 0;  // the generator before the running step (a failed step rewinds)
-    bool in_step = false, failure_saved = false;
+    bool in_step = false, step_changed_model = false, failure_saved = false;
     // Throughput of this session (not checkpointed: wall-clock facts).
     Clock::time_point session_start;
     int64_t session_start_iter = 0, session_images = 0;
@@ -540,17 +540,22 @@ void Trainer::train_step() {
     double step_loss = 0;
     std::map<std::string, double> step_terms;
     bool finite = true;
-    for (int64_t k = 0; k < acc; ++k) {
-        data::Batch& b = s.last_batch;
+    // All of the step's batches first: a bad image then stops the step before any forward pass has
+    // changed the model (batch-norm statistics), so the state of the last whole step can be saved.
+    std::vector<data::Batch> batches(static_cast<size_t>(acc));
+    for (data::Batch& b : batches) {
         SEGCORE_CHECK(s.train_loader->next(b), "train: the loader ended epoch ", s.epoch + 1, " early (at step ",
                       s.step_in_epoch + 1, ")");
         SEGCORE_CHECK(b.labels.defined(), "train: the '", cfg_.data.train_split, "' split has no masks");
+    }
+    s.step_changed_model = true;
+    for (int64_t k = 0; k < acc; ++k) {
+        data::Batch& b = s.last_batch;
+        b = std::move(batches[size_t(k)]);
         const Variable total = batch_loss(b, step_terms, double(acc));
         const double lv = total.item();
         if (!std::isfinite(lv)) {
             finite = false;
-            // Consume the step's other batches anyway, so the loader stays in step with the epoch.
-            for (int64_t rest = k + 1; rest < acc; ++rest) s.train_loader->next(b);
             break;
         }
         step_loss += lv / double(acc);
@@ -727,15 +732,19 @@ void Trainer::end_of_evaluation(const ValResult& v, double seconds) {
 }
 
 // After an error in the loop: keep the iterations done since the last checkpoint, if there are
-// any and the state is whole (a failed step is rewound to its start: nothing of it was applied
-// but the generator's draws). Returns what happened, for the error message.
+// any and the state is whole. A step that failed while reading its batches is rewound to its
+// start (nothing of it reached the model); one that failed later (out of memory in the forward
+// pass, say) may have changed batch-norm statistics, so its state is not saved. Returns what
+// happened, for the error message.
 std::string Trainer::save_after_failure() {
     Impl& s = *impl_;
+    const std::string last = s.last_checkpoint.empty() ? "there is no checkpoint yet"
+                                                       : "the last checkpoint is " + s.last_checkpoint;
+    if (s.in_step && s.step_changed_model)
+        return "the failed step had started changing the model, so it was not saved; " + last;
     if (s.in_step) default_generator().set_offset(s.rng_offset_at_step);
     s.opt->zero_grad();
-    if (iter_ == 0 || s.checkpoint_iter == iter_)
-        return s.last_checkpoint.empty() ? "nothing to save (no step was done)"
-                                         : "the last checkpoint is " + s.last_checkpoint;
+    if (iter_ == 0 || s.checkpoint_iter == iter_) return last;
     std::string error;
     try {
         save_checkpoint();
@@ -789,6 +798,7 @@ TrainResult Trainer::fit() {
                     ", step " + std::to_string(s.step_in_epoch + 1) + ")";
             s.rng_offset_at_step = default_generator().offset();
             s.in_step = true;
+            s.step_changed_model = false;
             train_step();
             s.in_step = false;
             ++iter_;

@@ -20,6 +20,12 @@
 // resolved config with its hash. So N steps + resume + N steps == 2N steps bit for bit on the
 // CPU (tests/train/test_trainer.cpp proves it).
 //
+// The run folder is locked while a trainer lives (a second one refuses it); at start, temp files
+// of dead processes are removed and the logs are cut back to the iteration the run continues
+// from; a checkpoint's trainer state is validated before it is trusted; an error in the loop
+// saves the iterations done since the last checkpoint before it propagates
+// (seg/train/run_folder.h, docs/run_folders.md).
+//
 // The best model (by checkpoint.best_metric) is <dir>/best_model.safetensors: a model file
 // (seg/models/model_file.h) whose metadata is the model card of seg/inference/model_card.h
 // (classes, palette, preprocessing, inference options) plus the metrics, the config, its hash,

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -253,6 +254,55 @@ TEST_CASE("trainer: a bad validation image saves the iterations done, then stops
         CHECK_THAT(m, Contains("iter_00000006.safetensors"));
     }
     CHECK(seg::latest_checkpoint(d / "run") == d / "run/checkpoints/iter_00000006.safetensors");
+}
+
+TEST_CASE("trainer: a bad training image saves the last whole step; fixed and resumed, the run is bit-identical") {
+    test::TempDir d;
+    json c = test::tiny_config(d.path());
+    // Two batches per step, and a model that draws from the generator in its forward pass: a step
+    // that fails at its second batch must be rewound before it is saved.
+    c["model"] = {{"name", "siamese_unet"}, {"base_width", 8}, {"depth", 2}, {"bilinear", true}};
+    c["loss"]["consistency"] = {{"weight", 0.5}, {"strength", 0.3}};
+    c["data"]["synth"]["train"] = 12;  // 4 batches of 3: 2 steps per epoch
+    c["train"]["accumulate"] = 2;
+    c["eval"]["interval"] = 0;  // checkpoints only at the end: the failure must save its own
+    json a = c;
+    a["checkpoint"]["dir"] = d / "A";
+    json b = c;
+    b["checkpoint"]["dir"] = d / "B";
+    const std::string image = d / "data/train/images/0005.png";
+    std::string good;
+    {
+        seg::Trainer t(test::parse(b), quiet());
+        good = slurp(image);
+        // At the end of epoch 1: epoch 2 reads every image again, the broken one among them.
+        t.after_step = [&](seg::Trainer& tr) {
+            if (tr.iteration() == 2) std::ofstream(image, std::ios::trunc) << "not a png";
+        };
+        try {
+            t.fit();
+            FAIL("the bad image was not noticed");
+        } catch (const Error& e) {
+            INFO(e.message());
+            CHECK_THAT(e.message(), Contains("training iteration") && Contains("(epoch 2, step ") &&
+                                        Contains("0005.png") && Contains("--resume auto"));
+        }
+    }
+    const std::string saved = seg::latest_checkpoint(d / "B");
+    REQUIRE_FALSE(saved.empty());  // the step before the one that failed
+    std::ofstream(image, std::ios::trunc | std::ios::binary) << good;
+    seg::Trainer resumed(test::parse(b), quiet("auto"));
+    CHECK(resumed.iteration() >= 2);
+    const seg::TrainResult rb = resumed.fit();
+    seg::Trainer ta(test::parse(a), quiet());
+    const seg::TrainResult ra = ta.fit();
+    const nn::StateDict x = nn::StateDict::load(ra.last_checkpoint), y = nn::StateDict::load(rb.last_checkpoint);
+    for (const auto& [k, t] : x.tensors) {
+        INFO(k);
+        REQUIRE(y.tensors.count(k));
+        const Tensor p = t.contiguous().cpu(), q = y.tensors.at(k).contiguous().cpu();
+        CHECK((p.nbytes() == q.nbytes() && std::memcmp(p.data_ptr(), q.data_ptr(), size_t(p.nbytes())) == 0));
+    }
 }
 
 namespace {
