@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <charconv>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -80,6 +81,11 @@ RunFolderLock::RunFolderLock(const std::string& dir, const std::string& command)
     SEGCORE_CHECK(fd_ >= 0, "run folder ", dir, ": cannot open the lock file ", path, ": ", std::strerror(errno));
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
         const int err = errno;
+        if (err == ENOLCK || err == EOPNOTSUPP || err == ENOSYS) {  // a file system without locks
+            std::fprintf(stderr, "segcore: warning: run folder %s: this file system cannot lock files (%s); make sure "
+                         "no other process writes into it\n", dir.c_str(), std::strerror(err));
+            return;
+        }
         const std::string who = read_small(fd_);
         ::close(fd_);
         fd_ = -1;
