@@ -189,6 +189,7 @@ struct Trainer::Impl {
     int64_t checkpoint_iter = -1;  // the iteration of last_checkpoint
     uint64_t rng_offset_at_step = 0;  // the generator before the running step (a failed step rewinds)
     bool in_step = false, step_changed_model = false, failure_saved = false;
+    bool eval_pending = false;  // validation after iter_ failed: a resumed run does it first
     // Throughput of this session (not checkpointed: wall-clock facts).
     Clock::time_point session_start;
     int64_t session_start_iter = 0, session_images = 0;
@@ -354,6 +355,7 @@ std::string Trainer::save_checkpoint() {
     ck.put_i64("trainer.best_iter", s.best_iter);
     ck.put_i64("trainer.evals_since_best", s.evals_since_best);
     ck.put_i64("trainer.skipped_steps", s.skipped_steps);
+    ck.put_i64("trainer.eval_pending", s.eval_pending ? 1 : 0);
     ck.metadata["format"] = kCheckpointFormat;
     ck.metadata["config"] = cfg_.resolved.dump();
     ck.metadata["config_hash"] = s.hash;
@@ -418,8 +420,13 @@ void Trainer::load_checkpoint(const std::string& path) {
     s.best_iter = ck.get_i64("trainer.best_iter", who);
     s.evals_since_best = ck.get_i64("trainer.evals_since_best", who);
     s.skipped_steps = ck.get_i64("trainer.skipped_steps", who);
+    // (absent from checkpoints written before it existed)
+    const int64_t pending = ck.tensors.count("trainer.eval_pending") ? ck.get_i64("trainer.eval_pending", who) : 0;
+    SEGCORE_CHECK(pending == 0 || pending == 1, who, ": trainer.eval_pending is ", pending, ", expected 0 or 1");
+    s.eval_pending = pending == 1;
     validate_trainer_state(who, same_config);
-    if (s.step_in_epoch == iters_per_epoch_) {  // saved at the end of a finished run: extend it
+    // Saved at the end of a finished run: extend it (after the pending evaluation, fit() does).
+    if (s.step_in_epoch == iters_per_epoch_ && !s.eval_pending) {
         ++s.epoch;
         s.step_in_epoch = 0;
         s.loss_sum = 0;
@@ -630,7 +637,8 @@ ValResult Trainer::validate() {
 void Trainer::dry_run() {
     Impl& s = *impl_;
     data::Batch b;
-    s.train_loader->start_epoch(s.epoch, s.step_in_epoch * cfg_.train.accumulate);
+    const bool epoch_done = s.step_in_epoch == iters_per_epoch_;  // (resumed before a pending evaluation)
+    s.train_loader->start_epoch(epoch_done ? s.epoch + 1 : s.epoch, epoch_done ? 0 : s.step_in_epoch * cfg_.train.accumulate);
     SEGCORE_CHECK(s.train_loader->next(b), "--check: the '", cfg_.data.train_split, "' split gave no batch");
     SEGCORE_CHECK(b.labels.defined(), "train: the '", cfg_.data.train_split, "' split has no masks");
     std::map<std::string, double> terms;
@@ -788,32 +796,38 @@ TrainResult Trainer::fit() {
     std::string reason = "finished";
     auto epoch_start = Clock::now();
     std::string doing;  // what the loop is doing, for an error message
+    // An evaluation that failed before this run's checkpoint was saved is done first.
+    bool redo_eval = s.eval_pending;
     try {
-        while (iter_ < total_iters_) {
-            if (s.loader_epoch != s.epoch) {
-                s.train_loader->start_epoch(s.epoch, s.step_in_epoch * cfg_.train.accumulate);
-                s.loader_epoch = s.epoch;
-            }
-            doing = "training iteration " + std::to_string(iter_ + 1) + " (epoch " + std::to_string(s.epoch + 1) +
-                    ", step " + std::to_string(s.step_in_epoch + 1) + ")";
-            s.rng_offset_at_step = default_generator().offset();
-            s.in_step = true;
-            s.step_changed_model = false;
-            train_step();
-            s.in_step = false;
-            ++iter_;
-            ++s.step_in_epoch;
-            doing = "logging iteration " + std::to_string(iter_);
+        while (redo_eval || iter_ < total_iters_) {
+            const bool redo = redo_eval;  // no step: only what followed the failed evaluation
+            redo_eval = false;
+            if (!redo) {
+                if (s.loader_epoch != s.epoch) {
+                    s.train_loader->start_epoch(s.epoch, s.step_in_epoch * cfg_.train.accumulate);
+                    s.loader_epoch = s.epoch;
+                }
+                doing = "training iteration " + std::to_string(iter_ + 1) + " (epoch " + std::to_string(s.epoch + 1) +
+                        ", step " + std::to_string(s.step_in_epoch + 1) + ")";
+                s.rng_offset_at_step = default_generator().offset();
+                s.in_step = true;
+                s.step_changed_model = false;
+                train_step();
+                s.in_step = false;
+                ++iter_;
+                ++s.step_in_epoch;
+                doing = "logging iteration " + std::to_string(iter_);
 
-            const double elapsed = std::chrono::duration<double>(Clock::now() - s.session_start).count();
-            const double per_iter = elapsed / double(iter_ - s.session_start_iter);
-            ProgressState ps{s.epoch, epoch_mode ? cfg_.train.epochs : 0, iter_, total_iters_,
-                             s.loss_count ? s.loss_sum / double(s.loss_count) : 0.0, s.opt->param_groups()[0].lr,
-                             s.session_images / std::max(1e-9, elapsed), per_iter * double(total_iters_ - iter_)};
-            s.log->progress(ps);
-            if (iter_ % cfg_.logging.interval == 0)
-                s.log->record({{"type", "step"}, {"iter", iter_}, {"epoch", s.epoch + 1}, {"loss", ps.loss}, {"lr", ps.lr},
-                               {"images_per_s", ps.images_per_s}, {"skipped_steps", s.skipped_steps}});
+                const double elapsed = std::chrono::duration<double>(Clock::now() - s.session_start).count();
+                const double per_iter = elapsed / double(iter_ - s.session_start_iter);
+                ProgressState ps{s.epoch, epoch_mode ? cfg_.train.epochs : 0, iter_, total_iters_,
+                                 s.loss_count ? s.loss_sum / double(s.loss_count) : 0.0, s.opt->param_groups()[0].lr,
+                                 s.session_images / std::max(1e-9, elapsed), per_iter * double(total_iters_ - iter_)};
+                s.log->progress(ps);
+                if (iter_ % cfg_.logging.interval == 0)
+                    s.log->record({{"type", "step"}, {"iter", iter_}, {"epoch", s.epoch + 1}, {"loss", ps.loss}, {"lr", ps.lr},
+                                   {"images_per_s", ps.images_per_s}, {"skipped_steps", s.skipped_steps}});
+            }
 
             const bool epoch_end = s.step_in_epoch == iters_per_epoch_;
             const bool last = iter_ == total_iters_;
@@ -821,11 +835,14 @@ TrainResult Trainer::fit() {
                 if (interval <= 0) return false;
                 return epoch_mode ? epoch_end && (s.epoch + 1) % interval == 0 : iter_ % interval == 0;
             };
-            const bool evaluate = last || due(cfg_.eval.interval);
+            const bool evaluate = redo || last || due(cfg_.eval.interval);
             if (evaluate) {
                 doing = "validating after iteration " + std::to_string(iter_) + " (epoch " + std::to_string(s.epoch + 1) +
                         ", the '" + cfg_.data.val_split + "' split)";
-                end_of_evaluation(validate(), std::chrono::duration<double>(Clock::now() - epoch_start).count());
+                s.eval_pending = true;  // a checkpoint saved because validation failed says so
+                const ValResult v = validate();
+                s.eval_pending = false;
+                end_of_evaluation(v, std::chrono::duration<double>(Clock::now() - epoch_start).count());
             }
             doing = "saving after iteration " + std::to_string(iter_);
             if (epoch_end) {
@@ -840,7 +857,7 @@ TrainResult Trainer::fit() {
                 }
                 epoch_start = Clock::now();
             }
-            if (after_step) after_step(*this);
+            if (after_step && !redo) after_step(*this);
             const bool stopping = s.stop_early || stop_requested_.load();
             const bool checkpoint = last || stopping || (cfg_.checkpoint.interval > 0 ? due(cfg_.checkpoint.interval) : evaluate);
             if (checkpoint) save_checkpoint();

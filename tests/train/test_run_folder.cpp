@@ -155,7 +155,8 @@ TEST_CASE("trainer state: tampered or inconsistent values are refused, naming th
                           Case{"epoch", false, 0}, Case{"step_in_epoch", false, -1}, Case{"loss_sum", true, -6.2},
                           Case{"loss_sum", true, inf}, Case{"loss_count", false, 99}, Case{"best_value", true, nan},
                           Case{"best_value", true, 1.5}, Case{"best_iter", false, 7}, Case{"evals_since_best", false, -1},
-                          Case{"skipped_steps", false, 1e9}, Case{"rng_offset", false, -3}, Case{"rng_seed", false, 5}}) {
+                          Case{"skipped_steps", false, 1e9}, Case{"rng_offset", false, -3}, Case{"rng_seed", false, 5},
+                          Case{"eval_pending", false, 5}}) {
         INFO(k.field << " = " << k.value);
         nn::StateDict sd = nn::StateDict::load(ck);
         if (k.f64)
@@ -239,12 +240,16 @@ TEST_CASE("--check: catches what would fail at the first iteration") {
 TEST_CASE("trainer: a bad validation image saves the iterations done, then stops naming the epoch and the file") {
     test::TempDir d;
     const json c = test::tiny_config(d.path());
-    seg::Trainer t(test::parse(c), quiet());
-    t.after_step = [&](seg::Trainer& tr) {  // after the evaluation at 3, before the one at 6
-        if (tr.iteration() == 4) std::ofstream(d / "data/val/images/0001.png", std::ios::trunc) << "not a png";
+    auto t = std::make_unique<seg::Trainer>(test::parse(c), quiet());
+    const std::string image = d / "data/val/images/0001.png";
+    std::string good;
+    t->after_step = [&](seg::Trainer& tr) {  // after the evaluation at 3, before the one at 6
+        if (tr.iteration() != 4) return;
+        good = slurp(image);
+        std::ofstream(image, std::ios::trunc) << "not a png";
     };
     try {
-        t.fit();
+        t->fit();
         FAIL("the bad image was not noticed");
     } catch (const Error& e) {
         const std::string m = e.message();
@@ -254,6 +259,48 @@ TEST_CASE("trainer: a bad validation image saves the iterations done, then stops
         CHECK_THAT(m, Contains("iter_00000006.safetensors"));
     }
     CHECK(seg::latest_checkpoint(d / "run") == d / "run/checkpoints/iter_00000006.safetensors");
+    t.reset();  // (it holds the run folder)
+    // Fixed and resumed: the evaluation that failed is done first (here it is all that is left).
+    std::ofstream(image, std::ios::trunc | std::ios::binary) << good;
+    seg::Trainer resumed(test::parse(c), quiet("auto"));
+    const seg::TrainResult r = resumed.fit();
+    CHECK(r.iters == 6);
+    CHECK(r.last_val.metrics.num_classes == 4);
+    CHECK(csv_iters(d / "run/metrics.csv") == std::vector<int64_t>{3, 6});
+    CHECK(nn::StateDict::load(r.last_checkpoint).get_i64("trainer.eval_pending", "test") == 0);
+}
+
+TEST_CASE("trainer: a validation that failed mid-run is redone first on resume, then training goes on") {
+    test::TempDir d;
+    json c = test::tiny_config(d.path());
+    c["train"].erase("iters");
+    c["train"]["epochs"] = 3;
+    c["eval"]["interval"] = 1;  // after every epoch (3 iterations)
+    const std::string image = d / "data/val/images/0002.png";
+    std::string good;
+    {
+        seg::Trainer t(test::parse(c), quiet());
+        t.after_step = [&](seg::Trainer& tr) {
+            if (tr.iteration() != 4) return;
+            good = slurp(image);
+            std::ofstream(image, std::ios::trunc) << "not a png";
+        };
+        CHECK_THROWS_WITH(t.fit(), Contains("after iteration 6 (epoch 2") && Contains("0002.png"));
+    }
+    std::ofstream(image, std::ios::trunc | std::ios::binary) << good;
+    seg::Trainer resumed(test::parse(c), quiet("auto"));
+    CHECK(resumed.iteration() == 6);
+    const seg::TrainResult r = resumed.fit();
+    CHECK(r.iters == 9);
+    CHECK(csv_iters(d / "run/metrics.csv") == std::vector<int64_t>{3, 6, 9});
+    // The same numbers as a run that never failed.
+    json clean = c;
+    clean["checkpoint"]["dir"] = d / "clean";
+    seg::Trainer u(test::parse(clean), quiet());
+    const seg::TrainResult ru = u.fit();
+    CHECK(ru.last_val.metrics.miou == r.last_val.metrics.miou);
+    CHECK(ru.best_value == r.best_value);
+    CHECK(csv_iters(d / "clean/metrics.csv") == std::vector<int64_t>{3, 6, 9});
 }
 
 TEST_CASE("trainer: a bad training image saves the last whole step; fixed and resumed, the run is bit-identical") {
