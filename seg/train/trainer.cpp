@@ -294,8 +294,10 @@ Trainer::Trainer(TrainConfig cfg, TrainerOptions opt) : impl_(std::make_unique<I
 
     // ---- run folder, config, resume. The lock comes first: whatever is read below (the newest
     // checkpoint, the logs) cannot change under us any more.
-    check_folder_writable(run_dir(), "checkpoint.dir");
-    if (!opt_.check_only) {
+    if (opt_.check_only) {
+        check_folder_writable(run_dir(), "checkpoint.dir");  // could be created, but is not
+    } else {
+        create_folder(run_dir(), "checkpoint.dir");
         create_folder((fs::path(run_dir()) / "checkpoints").string(), "checkpoint.dir");
         s.lock = std::make_unique<RunFolderLock>(run_dir(), "segcore train");
         for (const std::string& f : remove_stale_temp_files(run_dir()))
