@@ -607,15 +607,22 @@ void Trainer::fail_nonfinite(const std::string& what) {
     Impl& s = *impl_;
     const std::string where = locate_nonfinite(*model_, s.last_batch.images, what == "gradient");
     s.opt->zero_grad();
-    // The weights are still those of the last good step (nothing was applied): save them.
+    // The weights are still those of the last good step (nothing was applied): save them, with
+    // the generator as the step found it. The forward pass did update batch-norm statistics,
+    // though; when it made them non-finite, a resume from this file is refused, so say so.
+    default_generator().set_offset(s.rng_offset_at_step);
     const std::string ck = save_checkpoint();
     s.failure_saved = true;
+    std::string broken;
+    for (const auto& [name, t] : model_->state_dict())
+        if (broken.empty() && is_floating(t.dtype()) && first_nonfinite(t) >= 0) broken = name;
     std::string ids;
     for (size_t i = 0; i < s.last_batch.ids.size() && i < 8; ++i) ids += (i ? ", " : "") + s.last_batch.ids[i];
     s.log->record({{"type", "end"}, {"reason", "non-finite " + what}, {"iter", iter_}, {"where", where}});
     SEGCORE_THROW("non-finite ", what, " at iteration ", iter_ + 1, " (epoch ", s.epoch + 1, ", step ", s.step_in_epoch + 1,
                   ", samples ", ids, "): the first non-finite tensor is ", where,
-                  ". The last good state is saved in ", ck,
+                  broken.empty() ? ". The last good state is saved in " : ". The state is saved in ", ck,
+                  broken.empty() ? "" : ", but its model." + broken + " is not finite: resume from an earlier checkpoint",
                   " (lower optimizer.lr, set train.clip_grad_norm, or check the data).");
 }
 

@@ -209,6 +209,8 @@ TEST_CASE("trainer: a non-finite loss names the first non-finite tensor and leav
         CHECK_THAT(msg, Contains("non-finite loss at iteration 3"));
         CHECK_THAT(msg, Contains("parameter '" + poisoned + "'"));
         CHECK_THAT(msg, Contains("iter_00000002.safetensors"));
+        // The poisoned weight is in that state too: the message says so (a resume would refuse it).
+        CHECK_THAT(msg, Contains("but its model." + poisoned + " is not finite"));
     }
     // The checkpoint is complete and loadable.
     const nn::StateDict ck = nn::StateDict::load(seg::latest_checkpoint(d / "run"));
