@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include "apps/commands.h"
@@ -14,6 +15,7 @@
 #include "seg/inference/evaluate.h"
 #include "seg/inference/model_card.h"
 #include "seg/models/model_file.h"
+#include "seg/train/run_folder.h"
 
 namespace segcore::apps {
 
@@ -68,6 +70,13 @@ void add_eval_command(CLI::App& app) {
                 std::fprintf(stderr, "\r  %lld / %lld images", (long long)done, (long long)total);
                 if (done == total) std::fprintf(stderr, "\n");
             };
+        // One writer per output folder (docs/run_folders.md), taken before the long evaluation.
+        std::unique_ptr<seg::RunFolderLock> out_lock;
+        if (!o.out.empty()) {
+            seg::create_folder(o.out, "--out");
+            out_lock = std::make_unique<seg::RunFolderLock>(o.out, "segcore eval");
+            seg::remove_stale_temp_files(o.out);  // left by a killed eval
+        }
         const seg::EvalResult r = seg::evaluate_model(*lm.model, spec, o.split, card.preprocessing, opt, es);
         const std::vector<std::string>& names = spec.classes;
         std::printf("%s", seg::format_eval_report(r, names).c_str());

@@ -13,6 +13,7 @@
 #include "seg/inference/model_card.h"
 #include "seg/inference/predict.h"
 #include "seg/models/model_file.h"
+#include "seg/train/run_folder.h"
 
 namespace segcore::apps {
 
@@ -49,6 +50,9 @@ void add_predict_command(CLI::App& app) {
         const std::vector<std::string> images = seg::expand_inputs(o.inputs);
         lm.model->to(device);
         const seg::Predictor predictor(*lm.model, card, opt, device);
+        seg::create_folder(o.predict.out_dir, "--out");  // one writer per output folder (docs/run_folders.md)
+        const seg::RunFolderLock out_lock(o.predict.out_dir, "segcore predict");
+        seg::remove_stale_temp_files(o.predict.out_dir);  // left by a killed predict
         std::printf("segcore predict: %s, %zu image(s), %s, %s -> %s/\n", o.model.c_str(), images.size(),
                     opt.str().c_str(), device.str().c_str(), o.predict.out_dir.c_str());
         int64_t correct = 0, counted = 0, skipped = 0;

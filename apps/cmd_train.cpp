@@ -1,7 +1,8 @@
 // `segcore train CONFIG.json`: trains a model from one config file (seg/train/train_config.h,
 // docs/config.md) and leaves the run folder behind: config.json + config.hash, log.jsonl,
 // metrics.csv, checkpoints/ (trainer state, for --resume) and best_model.safetensors (for eval,
-// predict and the inference runtime).
+// predict and the inference runtime). The run folder is locked while it runs; --check writes
+// nothing (docs/run_folders.md).
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include "core/error.h"
 #include "seg/metrics/metrics.h"
 #include "seg/train/config_file.h"
+#include "seg/train/run_folder.h"
 #include "seg/train/trainer.h"
 
 namespace segcore::apps {
@@ -42,11 +44,16 @@ void run_train(const TrainOptions& o) {
     }
     seg::TrainerOptions topt;
     topt.resume = o.resume;
+    topt.check_only = o.check;
     seg::Trainer trainer(cfg, topt);
     if (o.check) {
+        trainer.dry_run();
         std::printf("segcore train: %s is valid (config %s): %lld iterations of %lld per epoch, run folder %s\n",
                     o.config.c_str(), trainer.config_hash().c_str(), (long long)trainer.total_iters(),
                     (long long)trainer.iters_per_epoch(), trainer.run_dir().c_str());
+        if (const std::string who = seg::RunFolderLock::holder(trainer.run_dir()); !who.empty())
+            std::fprintf(stderr, "segcore train: warning: the run folder is in use now (%s): a run would refuse it\n",
+                         who.c_str());
         return;
     }
     const seg::TrainResult r = trainer.fit();
@@ -77,11 +84,14 @@ void add_train_command(CLI::App& app) {
     cmd->add_option("--out", o->out, "run folder (same as --set checkpoint.dir=DIR)");
     cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N (same as --set train.device=...)");
     cmd->add_flag("--print-config", o->print_config, "print the resolved config (bases and overrides applied) and exit");
-    cmd->add_flag("--check", o->check, "validate the config, open the data and build the model, then exit");
+    cmd->add_flag("--check", o->check,
+                  "validate the config, open the data, build the model, run one batch through the loss and one "
+                  "through inference, then exit; writes nothing (docs/config.md)");
     cmd->footer(
         "Writes into the run folder: config.json and config.hash, log.jsonl, metrics.csv, checkpoints/ and "
-        "best_model.safetensors. Exit status: 0 done (also after early stopping), 1 error, 130 interrupted by "
-        "SIGINT/SIGTERM (a checkpoint was saved first; continue with --resume auto).");
+        "best_model.safetensors; one process at a time (docs/run_folders.md). Exit status: 0 done (also after "
+        "early stopping), 1 error, 130 interrupted by SIGINT, 143 by SIGTERM (a checkpoint was saved first; "
+        "continue with --resume auto).");
     cmd->callback([o] { run_train(*o); });
 }
 

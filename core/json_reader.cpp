@@ -33,6 +33,9 @@ int64_t JsonReader::integer(const std::string& key, int64_t dflt, int64_t min, i
     const json* v = find(key);
     if (!v) return dflt;
     SEGCORE_CHECK(v->is_number_integer(), path_of(key), ": expected an integer, got ", json_excerpt(*v));
+    // 2^63 and above parse as unsigned: get<int64_t>() would wrap them to negative numbers.
+    SEGCORE_CHECK(!v->is_number_unsigned() || (max >= 0 && v->get<uint64_t>() <= uint64_t(max)), path_of(key),
+                  ": expected an integer in [", min, ", ", max, "], got ", json_excerpt(*v));
     const int64_t x = v->get<int64_t>();
     SEGCORE_CHECK(x >= min && x <= max, path_of(key), ": expected an integer in [", min, ", ", max, "], got ", x);
     return x;
@@ -93,7 +96,8 @@ std::vector<int64_t> JsonReader::integers(const std::string& key, const std::vec
     std::vector<int64_t> out;
     for (size_t i = 0; i < v->size(); ++i) {
         const json& e = (*v)[i];
-        SEGCORE_CHECK(e.is_number_integer() && e.get<int64_t>() >= min && e.get<int64_t>() <= max, path_of(key), "[", i,
+        SEGCORE_CHECK(e.is_number_integer() && (!e.is_number_unsigned() || e.get<uint64_t>() <= uint64_t(INT64_MAX)) &&
+                          e.get<int64_t>() >= min && e.get<int64_t>() <= max, path_of(key), "[", i,
                       "]: expected an integer in [", min, ", ", max, "], got ", json_excerpt(e));
         out.push_back(e.get<int64_t>());
     }

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "core/error.h"
@@ -108,6 +109,14 @@ json load_config_file(const std::string& path) {
 }
 
 void apply_config_override(json& config, const std::string& assignment) {
+    // Invalid UTF-8 would only fail later, when the config is dumped for its hash; say so now (the
+    // message shows the text with the bad bytes replaced, so it stays printable).
+    try {
+        (void)json(assignment).dump();
+    } catch (const json::type_error&) {
+        SEGCORE_THROW("--set ", json(assignment).dump(-1, ' ', false, json::error_handler_t::replace),
+                      ": not valid UTF-8 text");
+    }
     const size_t eq = assignment.find('=');
     SEGCORE_CHECK(eq != std::string::npos && eq > 0, "--set ", assignment, ": expected key.path=value");
     const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
@@ -115,9 +124,12 @@ void apply_config_override(json& config, const std::string& assignment) {
     try {
         value = parse_json(text, "--set " + assignment);
     } catch (const Error&) {
-        // Unquoted strings: model.name=unet. Text meant as an object or array is reported, not kept.
+        // Text meant as an object, an array or a number is reported, not kept as a string.
+        static const std::regex number(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?)");
+        if (std::regex_match(text, number))  // 1e999: valid JSON syntax, no double holds it
+            SEGCORE_THROW("--set ", assignment, ": ", key, ": the number ", text, " is out of range");
         if (!text.empty() && (text[0] == '{' || text[0] == '[')) throw;
-        value = text;
+        value = text;  // unquoted strings: model.name=unet
     }
     json* node = &config;
     std::string walked;

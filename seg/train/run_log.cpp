@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 
 #include "core/error.h"
@@ -19,8 +21,15 @@ const char* kCsvColumns[] = {"epoch",      "iter",        "train_loss",    "val_
 
 std::FILE* open_append(const fs::path& p) {
     std::FILE* f = std::fopen(p.c_str(), "a");
-    SEGCORE_CHECK(f, "cannot open ", p.string(), " for writing");
+    SEGCORE_CHECK(f, "cannot open ", p.string(), " for writing: ", std::strerror(errno));
     return f;
+}
+
+// One line, flushed; a failed write (a full disk) is an error naming the file, never ignored:
+// training on without its records would leave logs that silently miss evaluations.
+void write_line(std::FILE* f, const fs::path& p, const std::string& line) {
+    const bool ok = std::fputs(line.c_str(), f) >= 0 && std::fputc('\n', f) != EOF && std::fflush(f) == 0;
+    SEGCORE_CHECK(ok, "cannot write to ", p.string(), ": ", std::strerror(errno));
 }
 
 // CSV numbers: NaN (an undefined metric) as an empty cell, everything else with full precision.
@@ -43,17 +52,18 @@ RunLog::RunLog(const std::string& dir, const LoggingSection& cfg, const std::vec
     : cfg_(cfg), classes_(class_names) {
     fs::create_directories(dir);
     bar_ = cfg.progress == "bar" || (cfg.progress == "auto" && isatty(fileno(stderr)));
-    if (cfg.jsonl) jsonl_ = open_append(fs::path(dir) / "log.jsonl");
+    jsonl_path_ = fs::path(dir) / "log.jsonl";
+    csv_path_ = fs::path(dir) / "metrics.csv";
+    if (cfg.jsonl) jsonl_ = open_append(jsonl_path_);
     if (cfg.csv) {
-        const fs::path p = fs::path(dir) / "metrics.csv";
-        const bool fresh = !fs::exists(p) || fs::file_size(p) == 0;
-        csv_ = open_append(p);
+        std::error_code ec;  // not a regular file (a device, say): no size, write the header
+        const bool fresh = !fs::is_regular_file(csv_path_, ec) || fs::file_size(csv_path_, ec) == 0;
+        csv_ = open_append(csv_path_);
         if (fresh) {
             std::string header;
             for (const char* c : kCsvColumns) header += std::string(header.empty() ? "" : ",") + c;
             for (const std::string& c : classes_) header += ",iou_" + c;
-            std::fprintf(csv_, "%s\n", header.c_str());
-            std::fflush(csv_);
+            write_line(csv_, csv_path_, header);
         }
     }
 }
@@ -115,8 +125,7 @@ void RunLog::progress(const ProgressState& s) {
 
 void RunLog::record(const json& rec) {
     if (!jsonl_) return;
-    std::fprintf(jsonl_, "%s\n", rec.dump().c_str());
-    std::fflush(jsonl_);
+    write_line(jsonl_, jsonl_path_, rec.dump());
 }
 
 void RunLog::csv_row(const json& r) {
@@ -125,8 +134,7 @@ void RunLog::csv_row(const json& r) {
     for (const char* c : kCsvColumns) line += std::string(line.empty() ? "" : ",") + cell(r.value(c, json()));
     const json iou = r.value("val_iou", json::array());
     for (size_t c = 0; c < classes_.size(); ++c) line += "," + (c < iou.size() ? cell(iou[c]) : std::string());
-    std::fprintf(csv_, "%s\n", line.c_str());
-    std::fflush(csv_);
+    write_line(csv_, csv_path_, line);
 }
 
 void RunLog::print(const std::string& text) {

@@ -7,9 +7,11 @@
 //             "eval", "epoch", "checkpoint", "end"; flushed per line, appended on resume
 //   metrics.csv  one row per evaluation: epoch, iteration, train loss, the validation metrics, lr,
 //             seconds, images/s and each class's IoU; appended on resume (header written once)
+// A write that fails (a full disk) throws segcore::Error naming the file.
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -44,6 +46,7 @@ private:
     LoggingSection cfg_;
     std::vector<std::string> classes_;
     bool bar_ = false, bar_visible_ = false;
+    std::filesystem::path jsonl_path_, csv_path_;
     std::FILE* jsonl_ = nullptr;
     std::FILE* csv_ = nullptr;
     std::chrono::steady_clock::time_point last_draw_{};

@@ -1,5 +1,7 @@
 #include "seg/train/trainer.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -37,6 +39,7 @@
 #include "seg/train/config_file.h"
 #include "seg/train/nonfinite.h"
 #include "seg/train/optim_factory.h"
+#include "seg/train/run_folder.h"
 #include "seg/train/run_log.h"
 
 namespace segcore::seg {
@@ -148,7 +151,18 @@ std::string latest_checkpoint(const std::string& run_dir) {
     return best;
 }
 
+// --check: the temporary folder a synthetic dataset is drawn into, removed with the trainer (also
+// when its constructor throws).
+struct TempFolder {
+    std::string path;
+    ~TempFolder() {
+        std::error_code ec;
+        if (!path.empty()) fs::remove_all(path, ec);
+    }
+};
+
 struct Trainer::Impl {
+    TempFolder check_data;  // first: destroyed after the loaders that read it
     std::unique_ptr<data::Loader> train_loader, val_loader;
     CombinedLoss loss;
     std::unique_ptr<nn::Optimizer> opt;
@@ -158,6 +172,7 @@ struct Trainer::Impl {
     SiameseUNet* siamese = nullptr;  // the model, when it is a Siamese U-Net trained with consistency
     InferOptions infer;
     std::unique_ptr<RunLog> log;
+    std::unique_ptr<RunFolderLock> lock;  // held from construction to destruction (not in --check)
     std::string hash;
 
     // Position: the epoch being trained and the steps of it already done.
@@ -173,6 +188,10 @@ struct Trainer::Impl {
     bool stop_early = false;
     ValResult last_val;
     std::string last_checkpoint, best_model;
+    int64_t checkpoint_iter = -1;  // the iteration of last_checkpoint
+    uint64_t rng_offset_at_step = 0;  // the generator before the running step (a failed step rewinds)
+    bool in_step = false, step_changed_model = false, failure_saved = false;
+    bool eval_pending = false;  // validation after iter_ failed: a resumed run does it first
     // Throughput of this session (not checkpointed: wall-clock facts).
     Clock::time_point session_start;
     int64_t session_start_iter = 0, session_images = 0;
@@ -188,13 +207,19 @@ Trainer::Trainer(TrainConfig cfg, TrainerOptions opt) : impl_(std::make_unique<I
 
     // ---- data
     const DataSection& d = cfg_.data;
+    std::string spec_path = d.dataset;
     if (d.synth && !fs::exists(d.dataset)) {
         SEGCORE_CHECK(fs::path(d.dataset).filename() == "dataset.json", "data.dataset: with data.synth the spec must ",
                       "be named dataset.json (it is written beside the images), got ", d.dataset);
-        if (!opt_.quiet) std::printf("segcore train: drawing the synthetic dataset into %s\n", fs::path(d.dataset).parent_path().c_str());
-        data::write_synth_dataset(fs::path(d.dataset).parent_path().string(), *d.synth);
+        std::string folder = fs::path(d.dataset).parent_path().string();
+        if (opt_.check_only) {  // writes nothing where the run would: a temp copy, removed afterwards
+            s.check_data.path = folder = (fs::temp_directory_path() / ("segcore-check-" + std::to_string(::getpid()))).string();
+            spec_path = (fs::path(folder) / "dataset.json").string();
+        }
+        if (!opt_.quiet) std::printf("segcore train: drawing the synthetic dataset into %s\n", folder.c_str());
+        data::write_synth_dataset(folder, *d.synth);
     }
-    spec_ = data::load_dataset_spec(d.dataset);
+    spec_ = data::load_dataset_spec(spec_path);
     if (!d.root.empty()) spec_.root = d.root;
     const data::TransformContext ctx{spec_.ignore_index};
     data::LoaderOptions lo;
@@ -223,9 +248,7 @@ Trainer::Trainer(TrainConfig cfg, TrainerOptions opt) : impl_(std::make_unique<I
     json mspec = cfg_.model;
     if (!mspec.contains("num_classes")) mspec["num_classes"] = spec_.num_classes();
     if (!mspec.contains("in_channels")) mspec["in_channels"] = spec_.image_channels;
-    SEGCORE_CHECK(mspec["num_classes"] == json(spec_.num_classes()), "model.num_classes: ",
-                  json_excerpt(mspec["num_classes"]), " but the dataset ", spec_.name, " has ", spec_.num_classes(),
-                  " classes");
+    check_against_dataset(mspec);
     cfg_.model = mspec;
     model_ = build_model(mspec, "model");
     if (!cfg_.pretrained.empty()) {
@@ -244,6 +267,13 @@ Trainer::Trainer(TrainConfig cfg, TrainerOptions opt) : impl_(std::make_unique<I
     json lspec = cfg_.loss.combined;
     if (!lspec.contains("ignore_index")) lspec["ignore_index"] = spec_.ignore_index;
     s.loss = CombinedLoss::from_json(lspec, "loss");
+    const std::vector<CombinedLoss::Term>& terms = s.loss.terms();
+    for (size_t i = 0; i < terms.size(); ++i) {
+        const std::string key = terms[i].type == CombinedLoss::Type::Focal ? "alpha" : "class_weights";
+        SEGCORE_CHECK(terms[i].class_vector.empty() || int64_t(terms[i].class_vector.size()) == spec_.num_classes(),
+                      "loss.terms[", i, "].", key, ": ", terms[i].class_vector.size(), " values, but the dataset ",
+                      spec_.name, " has ", spec_.num_classes(), " classes");
+    }
     if (!cfg_.loss.teacher.empty()) {
         LoadedModel t = load_model_file(cfg_.loss.teacher);
         SEGCORE_CHECK(t.model->num_classes() == spec_.num_classes(), "loss.teacher: ", cfg_.loss.teacher, " predicts ",
@@ -266,8 +296,17 @@ Trainer::Trainer(TrainConfig cfg, TrainerOptions opt) : impl_(std::make_unique<I
     s.scaler = std::make_unique<nn::GradScaler>(gso);
     s.infer = InferOptions::from_json(cfg_.eval.inference, "eval");
 
-    // ---- run folder, config, resume
-    fs::create_directories(fs::path(run_dir()) / "checkpoints");
+    // ---- run folder, config, resume. The lock comes first: whatever is read below (the newest
+    // checkpoint, the logs) cannot change under us any more.
+    if (opt_.check_only) {
+        check_folder_writable(run_dir(), "checkpoint.dir");  // could be created, but is not
+    } else {
+        create_folder(run_dir(), "checkpoint.dir");
+        create_folder((fs::path(run_dir()) / "checkpoints").string(), "checkpoint.dir");
+        s.lock = std::make_unique<RunFolderLock>(run_dir(), "segcore train");
+        for (const std::string& f : remove_stale_temp_files(run_dir()))
+            if (!opt_.quiet) std::printf("segcore train: removed %s (a write of a process that no longer runs)\n", f.c_str());
+    }
     s.hash = seg::config_hash(cfg_.resolved);
     std::string resume = opt_.resume;
     if (resume == "auto") resume = latest_checkpoint(run_dir());
@@ -276,6 +315,12 @@ Trainer::Trainer(TrainConfig cfg, TrainerOptions opt) : impl_(std::make_unique<I
                       " already holds checkpoints of a run: continue it with --resume auto, or choose another ",
                       "folder (--out DIR or --set checkpoint.dir=DIR)");
     if (!resume.empty()) load_checkpoint(resume);
+    if (opt_.check_only) return;
+    // Records of iterations after the one we continue from were lost with the process that wrote
+    // them; the continued run writes them again.
+    if (const int64_t n = truncate_run_logs(run_dir(), iter_); n > 0 && !opt_.quiet)
+        std::printf("segcore train: dropped %lld log records after iteration %lld (not in the checkpoint)\n",
+                    (long long)n, (long long)iter_);
     const std::string resolved = cfg_.resolved.dump(2) + "\n", hash_line = s.hash + "\n";
     data::write_file_atomic((fs::path(run_dir()) / "config.json").string(), resolved.data(), resolved.size());
     data::write_file_atomic((fs::path(run_dir()) / "config.hash").string(), hash_line.data(), hash_line.size());
@@ -285,6 +330,13 @@ Trainer::Trainer(TrainConfig cfg, TrainerOptions opt) : impl_(std::make_unique<I
 }
 
 Trainer::~Trainer() = default;
+
+void Trainer::check_against_dataset(const json& mspec) {
+    SEGCORE_CHECK(mspec["num_classes"] == json(spec_.num_classes()), "model.num_classes: ", json_excerpt(mspec["num_classes"]),
+                  " but the dataset ", spec_.name, " has ", spec_.num_classes(), " classes");
+    SEGCORE_CHECK(mspec["in_channels"] == json(spec_.image_channels), "model.in_channels: ", json_excerpt(mspec["in_channels"]),
+                  " but the dataset ", spec_.name, " has ", spec_.image_channels, "-channel images");
+}
 
 std::string Trainer::config_hash() const { return impl_->hash; }
 
@@ -309,6 +361,7 @@ std::string Trainer::save_checkpoint() {
     ck.put_i64("trainer.best_iter", s.best_iter);
     ck.put_i64("trainer.evals_since_best", s.evals_since_best);
     ck.put_i64("trainer.skipped_steps", s.skipped_steps);
+    ck.put_i64("trainer.eval_pending", s.eval_pending ? 1 : 0);
     ck.metadata["format"] = kCheckpointFormat;
     ck.metadata["config"] = cfg_.resolved.dump();
     ck.metadata["config_hash"] = s.hash;
@@ -318,6 +371,7 @@ std::string Trainer::save_checkpoint() {
     const fs::path path = fs::path(run_dir()) / "checkpoints" / name;
     ck.save(path.string());  // atomic: a crash leaves the previous checkpoints intact
     s.last_checkpoint = path.string();
+    s.checkpoint_iter = iter_;
 
     // Keep the newest keep_last (after the new one is safely on disk).
     std::vector<fs::path> all;
@@ -339,7 +393,9 @@ void Trainer::load_checkpoint(const std::string& path) {
                   ": not a segcore trainer checkpoint (metadata format '",
                   ck.metadata.count("format") ? ck.metadata.at("format") : "", "', expected '", kCheckpointFormat,
                   "'); a best-model file is loaded with model.pretrained instead");
-    if (const auto it = ck.metadata.find("config_hash"); it != ck.metadata.end() && it->second != s.hash) {
+    const auto hash_it = ck.metadata.find("config_hash");
+    const bool same_config = hash_it != ck.metadata.end() && hash_it->second == s.hash;
+    if (hash_it != ck.metadata.end() && !same_config) {
         std::vector<std::string> diff;
         diff_keys(parse_json(ck.meta("config", who), who + ": metadata \"config\""), cfg_.resolved, "", diff);
         std::fprintf(stderr, "segcore train: warning: resuming %s with a changed config (%s); the run will not be "
@@ -357,8 +413,12 @@ void Trainer::load_checkpoint(const std::string& path) {
     s.step_in_epoch = ck.get_i64("trainer.step_in_epoch", who);
     SEGCORE_CHECK(s.step_in_epoch <= iters_per_epoch_, who, ": stopped at step ", s.step_in_epoch,
                   " of an epoch that now has ", iters_per_epoch_, " steps (batch_size, accumulate or the dataset changed)");
-    default_generator().manual_seed(uint64_t(ck.get_i64("trainer.rng_seed", who)));
-    default_generator().set_offset(uint64_t(ck.get_i64("trainer.rng_offset", who)));
+    const int64_t rng_seed = ck.get_i64("trainer.rng_seed", who), rng_offset = ck.get_i64("trainer.rng_offset", who);
+    SEGCORE_CHECK(rng_offset >= 0, who, ": trainer.rng_offset is ", rng_offset, ", expected a count >= 0");
+    SEGCORE_CHECK(!same_config || uint64_t(rng_seed) == cfg_.train.seed, who, ": trainer.rng_seed is ", rng_seed,
+                  ", but the checkpoint's config (same hash) says train.seed ", cfg_.train.seed);
+    default_generator().manual_seed(uint64_t(rng_seed));
+    default_generator().set_offset(uint64_t(rng_offset));
     s.loss_sum = ck.get_f64("trainer.loss_sum", who);
     s.loss_count = ck.get_i64("trainer.loss_count", who);
     for (const auto& [k, t] : ck.extract("trainer.term_sum.").tensors) s.term_sums[k] = t.item_double();
@@ -366,7 +426,13 @@ void Trainer::load_checkpoint(const std::string& path) {
     s.best_iter = ck.get_i64("trainer.best_iter", who);
     s.evals_since_best = ck.get_i64("trainer.evals_since_best", who);
     s.skipped_steps = ck.get_i64("trainer.skipped_steps", who);
-    if (s.step_in_epoch == iters_per_epoch_) {  // saved at the end of a finished run: extend it
+    // (absent from checkpoints written before it existed)
+    const int64_t pending = ck.tensors.count("trainer.eval_pending") ? ck.get_i64("trainer.eval_pending", who) : 0;
+    SEGCORE_CHECK(pending == 0 || pending == 1, who, ": trainer.eval_pending is ", pending, ", expected 0 or 1");
+    s.eval_pending = pending == 1;
+    validate_trainer_state(who, same_config);
+    // Saved at the end of a finished run: extend it (after the pending evaluation, fit() does).
+    if (s.step_in_epoch == iters_per_epoch_ && !s.eval_pending) {
         ++s.epoch;
         s.step_in_epoch = 0;
         s.loss_sum = 0;
@@ -374,11 +440,59 @@ void Trainer::load_checkpoint(const std::string& path) {
         s.term_sums.clear();
     }
     s.last_checkpoint = path;
+    s.checkpoint_iter = iter_;
     const fs::path best = fs::path(run_dir()) / "best_model.safetensors";
     if (fs::exists(best)) s.best_model = best.string();
     if (!opt_.quiet)
         std::printf("segcore train: resumed from %s (iteration %lld, epoch %lld, step %lld of %lld)\n", path.c_str(),
                     (long long)iter_, (long long)s.epoch + 1, (long long)s.step_in_epoch, (long long)iters_per_epoch_);
+}
+
+// Every value the loop trusts, checked before it runs: in range, finite, and consistent with each
+// other (a checkpoint edited by hand or by a bug must not train on from "iteration -5").
+void Trainer::validate_trainer_state(const std::string& who, bool same_config) {
+    const Impl& s = *impl_;
+    auto require = [&](bool ok, const char* field, const auto& value, const std::string& expected) {
+        SEGCORE_CHECK(ok, who, ": trainer.", field, " is ", value, ", expected ", expected);
+    };
+    require(iter_ >= 0, "iter", iter_, "a count >= 0");
+    require(s.epoch >= 0 && s.epoch <= iter_, "epoch", s.epoch, "0 to trainer.iter (" + std::to_string(iter_) + ")");
+    require(s.step_in_epoch >= 0 && s.epoch + s.step_in_epoch <= iter_, "step_in_epoch", s.step_in_epoch,
+            "0 to trainer.iter - trainer.epoch (" + std::to_string(iter_ - s.epoch) + ")");
+    // With the same config every epoch had iters_per_epoch steps (unless the dataset changed).
+    require(!same_config || ((iter_ - s.step_in_epoch) % iters_per_epoch_ == 0 &&
+                             (iter_ - s.step_in_epoch) / iters_per_epoch_ == s.epoch),
+            "epoch", s.epoch, std::to_string((iter_ - s.step_in_epoch) / iters_per_epoch_) + " for iteration " +
+                                  std::to_string(iter_) + " at step " + std::to_string(s.step_in_epoch) + " of " +
+                                  std::to_string(iters_per_epoch_) + " per epoch (did the dataset change?)");
+    require(s.loss_count >= 0 && s.loss_count <= s.step_in_epoch, "loss_count", s.loss_count,
+            "0 to trainer.step_in_epoch (" + std::to_string(s.step_in_epoch) + ")");
+    require(std::isfinite(s.loss_sum) && s.loss_sum >= 0 && (s.loss_count > 0 || s.loss_sum == 0), "loss_sum",
+            s.loss_sum, "a finite sum of losses >= 0 (0 when trainer.loss_count is 0)");
+    for (const auto& [k, v] : s.term_sums)
+        require(std::isfinite(v) && v >= 0, ("term_sum." + k).c_str(), v, "a finite sum of losses >= 0");
+    const bool evaluated = s.best_iter >= 0;
+    require(s.best_iter >= -1 && s.best_iter <= iter_, "best_iter", s.best_iter,
+            "-1 (never evaluated) or 0 to trainer.iter (" + std::to_string(iter_) + ")");
+    require(evaluated ? std::isfinite(s.best_value) && s.best_value >= 0 && s.best_value <= 1 : std::isnan(s.best_value),
+            "best_value", s.best_value, evaluated ? "a metric in [0, 1]" : "NaN (trainer.best_iter is -1)");
+    require(s.evals_since_best >= 0 && s.evals_since_best <= iter_, "evals_since_best", s.evals_since_best,
+            "0 to trainer.iter (" + std::to_string(iter_) + ")");
+    require(s.skipped_steps >= 0 && s.skipped_steps <= iter_, "skipped_steps", s.skipped_steps,
+            "0 to trainer.iter (" + std::to_string(iter_) + ")");
+    // The states loaded beside it: the schedule steps once per iteration (skipped or not), the
+    // loss scale is a positive finite number, and the weights are finite.
+    SEGCORE_CHECK(s.sched->last_iter() == iter_, who, ": scheduler.last_iter is ", s.sched->last_iter(),
+                  ", expected trainer.iter (", iter_, ")");
+    // (the stored scale, also when this run has amp off: a later resume may turn it on)
+    const double scale = s.scaler->scale_tensor().defined() ? s.scaler->scale_tensor().item_double() : 1.0;
+    SEGCORE_CHECK(std::isfinite(scale) && scale > 0 && s.scaler->get_growth_tracker() >= 0, who, ": scaler.scale is ",
+                  scale, " and scaler.growth_tracker ", s.scaler->get_growth_tracker(),
+                  ", expected a finite scale > 0 and a count >= 0");
+    for (const auto& [name, t] : model_->state_dict())
+        if (is_floating(t.dtype()))
+            SEGCORE_CHECK(first_nonfinite(t) < 0, who, ": model.", name, " holds a non-finite value (element ",
+                          first_nonfinite(t), ")");
 }
 
 // ---------------------------------------------------------------- one step
@@ -398,55 +512,63 @@ Tensor photometric_view(const Tensor& x, double strength) {
 
 }  // namespace
 
+// The loss of one batch (under autocast when train.amp says so); `terms` collects each named
+// term's value / divisor.
+Variable Trainer::batch_loss(const data::Batch& b, std::map<std::string, double>& step_terms, double divisor) {
+    Impl& s = *impl_;
+    const bool amp = cfg_.train.amp != "off";
+    const DType amp_dtype = cfg_.train.amp == "f16" ? DType::F16 : DType::BF16;
+    Tensor teacher_logits;
+    if (s.teacher) {
+        autograd::NoGradGuard ng;
+        F::AutocastGuard ac(amp_dtype, amp);
+        teacher_logits = (*s.teacher)(Variable(b.images)).data().to(DType::F32);
+    }
+    F::AutocastGuard ac(amp_dtype, amp);
+    auto head_losses = [&](const SegOutput& o) {
+        CombinedLossOutput main = s.loss(o.out, b.labels, teacher_logits);
+        Variable t = main.loss;
+        for (const LossTermValue& v : main.terms) step_terms[v.name] += v.value.item() / divisor;
+        for (const auto& [name, logits] : o.aux) {
+            const auto it = cfg_.loss.aux_weights.find(name);
+            const double w = it != cfg_.loss.aux_weights.end() ? it->second : cfg_.loss.aux_weight;
+            if (w > 0) t = t + s.loss(logits, b.labels, teacher_logits).loss * w;
+        }
+        return t;
+    };
+    if (s.siamese) {
+        const Tensor view = photometric_view(b.images, cfg_.loss.consistency_strength);
+        auto [oa, ob] = s.siamese->forward_pair(Variable(b.images), Variable(view));
+        const Variable cons = s.siamese->consistency(oa, ob);
+        step_terms["consistency"] += cons.item() / divisor;
+        return (head_losses(oa) + head_losses(ob)) * 0.5 + cons * cfg_.loss.consistency_weight;
+    }
+    return head_losses(model_->forward_seg(Variable(b.images)));
+}
+
 void Trainer::train_step() {
     Impl& s = *impl_;
     const int64_t acc = cfg_.train.accumulate;
-    const bool amp = cfg_.train.amp != "off";
-    const DType amp_dtype = cfg_.train.amp == "f16" ? DType::F16 : DType::BF16;
     s.opt->zero_grad();
     double step_loss = 0;
     std::map<std::string, double> step_terms;
     bool finite = true;
+    // All of the step's batches first: a bad image then stops the step before any forward pass has
+    // changed the model (batch-norm statistics), so the state of the last whole step can be saved.
+    std::vector<data::Batch> batches(static_cast<size_t>(acc));
+    for (data::Batch& b : batches) {
+        SEGCORE_CHECK(s.train_loader->next(b), "train: the loader ended epoch ", s.epoch + 1, " early (at step ",
+                      s.step_in_epoch + 1, ")");
+        SEGCORE_CHECK(b.labels.defined(), "train: the '", cfg_.data.train_split, "' split has no masks");
+    }
+    s.step_changed_model = true;
     for (int64_t k = 0; k < acc; ++k) {
         data::Batch& b = s.last_batch;
-        SEGCORE_CHECK(s.train_loader->next(b), "train: the loader ended epoch ", s.epoch, " early (at step ",
-                      s.step_in_epoch, ")");
-        SEGCORE_CHECK(b.labels.defined(), "train: the '", cfg_.data.train_split, "' split has no masks");
-        Tensor teacher_logits;
-        if (s.teacher) {
-            autograd::NoGradGuard ng;
-            F::AutocastGuard ac(amp_dtype, amp);
-            teacher_logits = (*s.teacher)(Variable(b.images)).data().to(DType::F32);
-        }
-        Variable total;
-        {
-            F::AutocastGuard ac(amp_dtype, amp);
-            auto head_losses = [&](const SegOutput& o) {
-                CombinedLossOutput main = s.loss(o.out, b.labels, teacher_logits);
-                Variable t = main.loss;
-                for (const LossTermValue& v : main.terms) step_terms[v.name] += v.value.item() / double(acc);
-                for (const auto& [name, logits] : o.aux) {
-                    const auto it = cfg_.loss.aux_weights.find(name);
-                    const double w = it != cfg_.loss.aux_weights.end() ? it->second : cfg_.loss.aux_weight;
-                    if (w > 0) t = t + s.loss(logits, b.labels, teacher_logits).loss * w;
-                }
-                return t;
-            };
-            if (s.siamese) {
-                const Tensor view = photometric_view(b.images, cfg_.loss.consistency_strength);
-                auto [oa, ob] = s.siamese->forward_pair(Variable(b.images), Variable(view));
-                const Variable cons = s.siamese->consistency(oa, ob);
-                step_terms["consistency"] += cons.item() / double(acc);
-                total = (head_losses(oa) + head_losses(ob)) * 0.5 + cons * cfg_.loss.consistency_weight;
-            } else {
-                total = head_losses(model_->forward_seg(Variable(b.images)));
-            }
-        }
+        b = std::move(batches[size_t(k)]);
+        const Variable total = batch_loss(b, step_terms, double(acc));
         const double lv = total.item();
         if (!std::isfinite(lv)) {
             finite = false;
-            // Consume the step's other batches anyway, so the loader stays in step with the epoch.
-            for (int64_t rest = k + 1; rest < acc; ++rest) s.train_loader->next(b);
             break;
         }
         step_loss += lv / double(acc);
@@ -489,14 +611,22 @@ void Trainer::fail_nonfinite(const std::string& what) {
     Impl& s = *impl_;
     const std::string where = locate_nonfinite(*model_, s.last_batch.images, what == "gradient");
     s.opt->zero_grad();
-    // The weights are still those of the last good step (nothing was applied): save them.
+    // The weights are still those of the last good step (nothing was applied): save them, with
+    // the generator as the step found it. The forward pass did update batch-norm statistics,
+    // though; when it made them non-finite, a resume from this file is refused, so say so.
+    default_generator().set_offset(s.rng_offset_at_step);
     const std::string ck = save_checkpoint();
+    s.failure_saved = true;
+    std::string broken;
+    for (const auto& [name, t] : model_->state_dict())
+        if (broken.empty() && is_floating(t.dtype()) && first_nonfinite(t) >= 0) broken = name;
     std::string ids;
     for (size_t i = 0; i < s.last_batch.ids.size() && i < 8; ++i) ids += (i ? ", " : "") + s.last_batch.ids[i];
     s.log->record({{"type", "end"}, {"reason", "non-finite " + what}, {"iter", iter_}, {"where", where}});
     SEGCORE_THROW("non-finite ", what, " at iteration ", iter_ + 1, " (epoch ", s.epoch + 1, ", step ", s.step_in_epoch + 1,
                   ", samples ", ids, "): the first non-finite tensor is ", where,
-                  ". The last good state is saved in ", ck,
+                  broken.empty() ? ". The last good state is saved in " : ". The state is saved in ", ck,
+                  broken.empty() ? "" : ", but its model." + broken + " is not finite: resume from an earlier checkpoint",
                   " (lower optimizer.lr, set train.clip_grad_norm, or check the data).");
 }
 
@@ -515,6 +645,34 @@ ValResult Trainer::validate() {
     if (cfg_.eval.boundary_f1) v.boundary_f1 = e.boundary.mean_f1;
     v.seconds = e.seconds;
     return v;
+}
+
+void Trainer::dry_run() {
+    Impl& s = *impl_;
+    data::Batch b;
+    const bool epoch_done = s.step_in_epoch == iters_per_epoch_;  // (resumed before a pending evaluation)
+    s.train_loader->start_epoch(epoch_done ? s.epoch + 1 : s.epoch, epoch_done ? 0 : s.step_in_epoch * cfg_.train.accumulate);
+    SEGCORE_CHECK(s.train_loader->next(b), "--check: the '", cfg_.data.train_split, "' split gave no batch");
+    SEGCORE_CHECK(b.labels.defined(), "train: the '", cfg_.data.train_split, "' split has no masks");
+    std::map<std::string, double> terms;
+    {
+        autograd::NoGradGuard ng;
+        const double loss = batch_loss(b, terms, 1.0).item();
+        SEGCORE_CHECK(std::isfinite(loss), "--check: the loss of the first training batch (samples ",
+                      join_strings(b.ids), ") is ", loss, " before any step (check the data and data.train_transforms)");
+    }
+    s.loader_epoch = -1;  // a real run restarts the epoch
+    data::Batch v;
+    s.val_loader->start_epoch(0);
+    SEGCORE_CHECK(s.val_loader->next(v), "--check: the '", cfg_.data.val_split, "' split gave no batch");
+    SEGCORE_CHECK(v.labels.defined(), "eval: the '", cfg_.data.val_split, "' split has no masks");
+    model_->eval();
+    const Tensor logits = infer_logits(*model_, v.images, s.infer);
+    model_->train();
+    SEGCORE_CHECK(logits.size(1) == spec_.num_classes() && logits.size(2) == v.labels.size(1) &&
+                      logits.size(3) == v.labels.size(2),
+                  "--check: inference (", s.infer.str(), ") on the '", cfg_.data.val_split, "' split gave logits ",
+                  logits.meta_str(), " for masks ", v.labels.meta_str());
 }
 
 // ---------------------------------------------------------------- the loop
@@ -594,8 +752,36 @@ void Trainer::end_of_evaluation(const ValResult& v, double seconds) {
     }
 }
 
+// After an error in the loop: keep the iterations done since the last checkpoint, if there are
+// any and the state is whole. A step that failed while reading its batches is rewound to its
+// start (nothing of it reached the model); one that failed later (out of memory in the forward
+// pass, say) may have changed batch-norm statistics, so its state is not saved. Returns what
+// happened, for the error message.
+std::string Trainer::save_after_failure() {
+    Impl& s = *impl_;
+    const std::string last = s.last_checkpoint.empty() ? "there is no checkpoint yet"
+                                                       : "the last checkpoint is " + s.last_checkpoint;
+    if (s.in_step && s.step_changed_model)
+        return "the failed step had started changing the model, so it was not saved; " + last;
+    if (s.in_step) default_generator().set_offset(s.rng_offset_at_step);
+    s.opt->zero_grad();
+    if (iter_ == 0 || s.checkpoint_iter == iter_) return last;
+    std::string error;
+    try {
+        save_checkpoint();
+    } catch (const std::exception& e) {
+        error = e.what();
+    }
+    if (s.checkpoint_iter == iter_)  // saved (perhaps only its log record failed)
+        return "saved iteration " + std::to_string(iter_) + " in " + s.last_checkpoint;
+    return "could not save a checkpoint (" + error + "); " +
+           (s.last_checkpoint.empty() ? std::string("there is no earlier one")
+                                      : "the last one, " + s.last_checkpoint + ", is intact");
+}
+
 TrainResult Trainer::fit() {
     Impl& s = *impl_;
+    SEGCORE_CHECK(!opt_.check_only, "train: this trainer was built for --check (read-only); it cannot fit");
     SignalGuard signals(&stop_requested_, opt_.handle_signals);
     const bool epoch_mode = cfg_.train.epochs > 0;
     s.session_start = Clock::now();
@@ -622,63 +808,97 @@ TrainResult Trainer::fit() {
 
     std::string reason = "finished";
     auto epoch_start = Clock::now();
-    while (iter_ < total_iters_) {
-        if (s.loader_epoch != s.epoch) {
-            s.train_loader->start_epoch(s.epoch, s.step_in_epoch * cfg_.train.accumulate);
-            s.loader_epoch = s.epoch;
-        }
-        train_step();
-        ++iter_;
-        ++s.step_in_epoch;
+    std::string doing;  // what the loop is doing, for an error message
+    // An evaluation that failed before this run's checkpoint was saved is done first.
+    bool redo_eval = s.eval_pending;
+    try {
+        while (redo_eval || iter_ < total_iters_) {
+            const bool redo = redo_eval;  // no step: only what followed the failed evaluation
+            redo_eval = false;
+            if (!redo) {
+                if (s.loader_epoch != s.epoch) {
+                    s.train_loader->start_epoch(s.epoch, s.step_in_epoch * cfg_.train.accumulate);
+                    s.loader_epoch = s.epoch;
+                }
+                doing = "training iteration " + std::to_string(iter_ + 1) + " (epoch " + std::to_string(s.epoch + 1) +
+                        ", step " + std::to_string(s.step_in_epoch + 1) + ")";
+                s.rng_offset_at_step = default_generator().offset();
+                s.in_step = true;
+                s.step_changed_model = false;
+                train_step();
+                s.in_step = false;
+                ++iter_;
+                ++s.step_in_epoch;
+                doing = "logging iteration " + std::to_string(iter_);
 
-        const double elapsed = std::chrono::duration<double>(Clock::now() - s.session_start).count();
-        const double per_iter = elapsed / double(iter_ - s.session_start_iter);
-        ProgressState ps{s.epoch, epoch_mode ? cfg_.train.epochs : 0, iter_, total_iters_,
-                         s.loss_count ? s.loss_sum / double(s.loss_count) : 0.0, s.opt->param_groups()[0].lr,
-                         s.session_images / std::max(1e-9, elapsed), per_iter * double(total_iters_ - iter_)};
-        s.log->progress(ps);
-        if (iter_ % cfg_.logging.interval == 0)
-            s.log->record({{"type", "step"}, {"iter", iter_}, {"epoch", s.epoch + 1}, {"loss", ps.loss}, {"lr", ps.lr},
-                           {"images_per_s", ps.images_per_s}, {"skipped_steps", s.skipped_steps}});
-
-        const bool epoch_end = s.step_in_epoch == iters_per_epoch_;
-        const bool last = iter_ == total_iters_;
-        auto due = [&](int64_t interval) {
-            if (interval <= 0) return false;
-            return epoch_mode ? epoch_end && (s.epoch + 1) % interval == 0 : iter_ % interval == 0;
-        };
-        const bool evaluate = last || due(cfg_.eval.interval);
-        if (evaluate) end_of_evaluation(validate(), std::chrono::duration<double>(Clock::now() - epoch_start).count());
-        if (epoch_end) {
-            s.log->record({{"type", "epoch"}, {"epoch", s.epoch + 1}, {"iter", iter_},
-                           {"train_loss", s.loss_count ? s.loss_sum / double(s.loss_count) : 0.0}});
-            if (!last) {  // the final epoch's statistics stay for the result
-                ++s.epoch;
-                s.step_in_epoch = 0;
-                s.loss_sum = 0;
-                s.loss_count = 0;
-                s.term_sums.clear();
+                const double elapsed = std::chrono::duration<double>(Clock::now() - s.session_start).count();
+                const double per_iter = elapsed / double(iter_ - s.session_start_iter);
+                ProgressState ps{s.epoch, epoch_mode ? cfg_.train.epochs : 0, iter_, total_iters_,
+                                 s.loss_count ? s.loss_sum / double(s.loss_count) : 0.0, s.opt->param_groups()[0].lr,
+                                 s.session_images / std::max(1e-9, elapsed), per_iter * double(total_iters_ - iter_)};
+                s.log->progress(ps);
+                if (iter_ % cfg_.logging.interval == 0)
+                    s.log->record({{"type", "step"}, {"iter", iter_}, {"epoch", s.epoch + 1}, {"loss", ps.loss}, {"lr", ps.lr},
+                                   {"images_per_s", ps.images_per_s}, {"skipped_steps", s.skipped_steps}});
             }
-            epoch_start = Clock::now();
+
+            const bool epoch_end = s.step_in_epoch == iters_per_epoch_;
+            const bool last = iter_ == total_iters_;
+            auto due = [&](int64_t interval) {
+                if (interval <= 0) return false;
+                return epoch_mode ? epoch_end && (s.epoch + 1) % interval == 0 : iter_ % interval == 0;
+            };
+            const bool evaluate = redo || last || due(cfg_.eval.interval);
+            if (evaluate) {
+                doing = "validating after iteration " + std::to_string(iter_) + " (epoch " + std::to_string(s.epoch + 1) +
+                        ", the '" + cfg_.data.val_split + "' split)";
+                s.eval_pending = true;  // a checkpoint saved because validation failed says so
+                const ValResult v = validate();
+                s.eval_pending = false;
+                end_of_evaluation(v, std::chrono::duration<double>(Clock::now() - epoch_start).count());
+            }
+            doing = "saving after iteration " + std::to_string(iter_);
+            if (epoch_end) {
+                s.log->record({{"type", "epoch"}, {"epoch", s.epoch + 1}, {"iter", iter_},
+                               {"train_loss", s.loss_count ? s.loss_sum / double(s.loss_count) : 0.0}});
+                if (!last) {  // the final epoch's statistics stay for the result
+                    ++s.epoch;
+                    s.step_in_epoch = 0;
+                    s.loss_sum = 0;
+                    s.loss_count = 0;
+                    s.term_sums.clear();
+                }
+                epoch_start = Clock::now();
+            }
+            if (after_step && !redo) after_step(*this);
+            const bool stopping = s.stop_early || stop_requested_.load();
+            const bool checkpoint = last || stopping || (cfg_.checkpoint.interval > 0 ? due(cfg_.checkpoint.interval) : evaluate);
+            if (checkpoint) save_checkpoint();
+            if (s.stop_early) {
+                reason = "early_stopping";
+                if (!opt_.quiet)
+                    s.log->print("segcore train: early stopping: " + cfg_.checkpoint.best_metric + " did not improve for " +
+                                 std::to_string(cfg_.early_stopping.patience) + " evaluations");
+                break;
+            }
+            if (stop_requested_.load()) {
+                reason = "interrupted";
+                if (!opt_.quiet)
+                    s.log->print("segcore train: " + std::string(g_signal == SIGTERM ? "SIGTERM" : g_signal == SIGINT ? "SIGINT" : "stop request") +
+                                 ": saved " + s.last_checkpoint + " (continue with --resume auto)");
+                break;
+            }
         }
-        if (after_step) after_step(*this);
-        const bool stopping = s.stop_early || stop_requested_.load();
-        const bool checkpoint = last || stopping || (cfg_.checkpoint.interval > 0 ? due(cfg_.checkpoint.interval) : evaluate);
-        if (checkpoint) save_checkpoint();
-        if (s.stop_early) {
-            reason = "early_stopping";
-            if (!opt_.quiet)
-                s.log->print("segcore train: early stopping: " + cfg_.checkpoint.best_metric + " did not improve for " +
-                             std::to_string(cfg_.early_stopping.patience) + " evaluations");
-            break;
+    } catch (const std::exception& e) {
+        if (s.failure_saved) throw;  // the non-finite stop saved and said so already
+        const auto* err = dynamic_cast<const Error*>(&e);
+        const std::string what = err ? err->message() : e.what();
+        const std::string saved = save_after_failure();
+        try {
+            s.log->record({{"type", "end"}, {"reason", "error"}, {"iter", iter_}, {"error", what}});
+        } catch (const std::exception&) {  // the log may be what failed
         }
-        if (stop_requested_.load()) {
-            reason = "interrupted";
-            if (!opt_.quiet)
-                s.log->print("segcore train: " + std::string(g_signal == SIGTERM ? "SIGTERM" : g_signal == SIGINT ? "SIGINT" : "stop request") +
-                             ": saved " + s.last_checkpoint + " (continue with --resume auto)");
-            break;
-        }
+        SEGCORE_THROW(doing, ": ", what, "\n  ", saved, "; fix the cause and continue with --resume auto");
     }
     TrainResult r;
     r.stop_reason = reason;

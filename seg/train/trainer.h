@@ -20,17 +20,25 @@
 // resolved config with its hash. So N steps + resume + N steps == 2N steps bit for bit on the
 // CPU (tests/train/test_trainer.cpp proves it).
 //
+// The run folder is locked while a trainer lives (a second one refuses it); at start, temp files
+// of dead processes are removed and the logs are cut back to the iteration the run continues
+// from; a checkpoint's trainer state is validated before it is trusted; an error in the loop
+// saves the iterations done since the last checkpoint before it propagates
+// (seg/train/run_folder.h, docs/run_folders.md).
+//
 // The best model (by checkpoint.best_metric) is <dir>/best_model.safetensors: a model file
 // (seg/models/model_file.h) whose metadata is the model card of seg/inference/model_card.h
 // (classes, palette, preprocessing, inference options) plus the metrics, the config, its hash,
 // the date and the hyper-parameters — `segcore eval` and `predict` need nothing else.
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/device.h"
+#include "data/loader.h"
 #include "data/dataset_spec.h"
 #include "seg/metrics/metrics.h"
 #include "seg/models/model.h"
@@ -43,6 +51,8 @@ struct TrainerOptions {
                                 // (the newest checkpoint of the run folder, or fresh), or a file
     bool handle_signals = true; // SIGINT / SIGTERM: finish the step, checkpoint, stop
     bool quiet = false;         // no console output (tests)
+    bool check_only = false;    // `train --check`: validate everything, write nothing (no lock, no
+                                // files; a missing synthetic dataset is drawn into a temp folder)
 };
 
 struct ValResult {
@@ -77,6 +87,9 @@ public:
     ValResult validate();
     // Writes a trainer-state checkpoint now; returns its path.
     std::string save_checkpoint();
+    // `train --check`: one training batch through the forward pass and the loss, and one
+    // validation batch through inference, without a step (nothing learns, nothing is written).
+    void dry_run();
 
     SegModel& model() { return *model_; }
     const TrainConfig& config() const { return cfg_; }
@@ -104,6 +117,10 @@ private:
 
     void load_checkpoint(const std::string& path);
     void train_step();
+    Variable batch_loss(const data::Batch& b, std::map<std::string, double>& terms, double divisor);
+    void check_against_dataset(const nlohmann::json& mspec);
+    void validate_trainer_state(const std::string& who, bool same_config);
+    std::string save_after_failure();
     void end_of_evaluation(const ValResult& v, double seconds);
     void save_best_model(const ValResult& v);
     [[noreturn]] void fail_nonfinite(const std::string& what);

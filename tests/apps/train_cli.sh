@@ -5,12 +5,7 @@
 #   3. eval and predict work from the best-model file alone
 #   4. SIGINT stops a run with exit status 130 and a checkpoint that --resume loads
 # usage: train_cli.sh SEGCORE_BINARY WORK_DIR
-set -uo pipefail
-seg=$1
-work=$2
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-rm -rf "$work" && mkdir -p "$work"
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/cli_common.sh"  # seg, work, repo, fail
 data=(--set "data.dataset=$work/data/dataset.json")
 
 # 1. config errors

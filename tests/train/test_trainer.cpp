@@ -209,6 +209,8 @@ TEST_CASE("trainer: a non-finite loss names the first non-finite tensor and leav
         CHECK_THAT(msg, Contains("non-finite loss at iteration 3"));
         CHECK_THAT(msg, Contains("parameter '" + poisoned + "'"));
         CHECK_THAT(msg, Contains("iter_00000002.safetensors"));
+        // The poisoned weight is in that state too: the message says so (a resume would refuse it).
+        CHECK_THAT(msg, Contains("but its model." + poisoned + " is not finite"));
     }
     // The checkpoint is complete and loadable.
     const nn::StateDict ck = nn::StateDict::load(seg::latest_checkpoint(d / "run"));
@@ -239,9 +241,11 @@ TEST_CASE("trainer: resume refuses mixing runs and names a truncated checkpoint"
     // A finished run resumed with more iterations continues from its last step.
     json longer = c;
     longer["train"]["iters"] = 9;
-    seg::Trainer more(test::parse(longer), quiet("auto"));
-    CHECK(more.iteration() == 6);
-    CHECK(more.fit().iters == 9);
+    {  // (a trainer holds its run folder while it lives)
+        seg::Trainer more(test::parse(longer), quiet("auto"));
+        CHECK(more.iteration() == 6);
+        CHECK(more.fit().iters == 9);
+    }
 
     const std::string ck = seg::latest_checkpoint(d / "run");
     const auto size = std::filesystem::file_size(ck);
