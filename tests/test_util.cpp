@@ -82,9 +82,11 @@ std::vector<Shape> odd_shapes() {
     return {{1}, {1, 1}, {7}, {17, 34}, {3, 1, 5}, {2, 3, 5, 7}, {1, 13, 1, 31}, {33, 65}, {2, 5, 31, 29}, {257, 3}};
 }
 
+std::string source_dir() { return SEGCORE_SOURCE_DIR; }
+
 std::string golden_dir() {
     if (const char* env = std::getenv("SEGCORE_GOLDEN_DIR")) return env;
-    return (std::filesystem::path(__FILE__).parent_path() / "golden").string();
+    return (std::filesystem::path(source_dir()) / "tests" / "golden").string();
 }
 
 std::string shared_dir() {

@@ -35,6 +35,9 @@ Tensor random_tensor(const Shape& shape, DType t, double lo, double hi, uint32_t
 // Shapes chosen to break kernels: primes, 1x1, sizes around warp and block multiples.
 std::vector<Shape> odd_shapes();
 
+// The checkout this build came from (CMake's source dir).
+std::string source_dir();
+
 // tests/golden/ in the source tree (SEGCORE_GOLDEN_DIR overrides): the committed PyTorch fixtures.
 std::string golden_dir();
 

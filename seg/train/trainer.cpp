@@ -403,7 +403,8 @@ void Trainer::load_checkpoint(const std::string& path) {
     }
     nn::NamedTensors model_state;
     for (const auto& [k, t] : ck.extract("model.").tensors) model_state.emplace_back(k, t);
-    const nn::LoadReport rep = model_->load_state_dict(model_state, /*strict=*/false);
+    // Non-finite weights are reported below with the file and the field (validate_trainer_state).
+    const nn::LoadReport rep = model_->load_state_dict(model_state, /*strict=*/false, /*allow_nonfinite=*/true);
     SEGCORE_CHECK(rep.clean(), who, ": the model state does not match the configured model:\n", rep.str());
     s.opt->load_state_dict(ck.extract("optimizer."));
     s.sched->load_state_dict(ck.extract("scheduler."));
@@ -492,6 +493,11 @@ void Trainer::validate_trainer_state(const std::string& who, bool same_config) {
     for (const auto& [name, t] : model_->state_dict())
         if (is_floating(t.dtype()))
             SEGCORE_CHECK(first_nonfinite(t) < 0, who, ": model.", name, " holds a non-finite value (element ",
+                          first_nonfinite(t), ")");
+    // Optimiser moments and hyper-parameters too: a NaN moment turns every later step into NaN.
+    for (const auto& [name, t] : s.opt->state_dict().tensors)
+        if (is_floating(t.dtype()))
+            SEGCORE_CHECK(first_nonfinite(t) < 0, who, ": optimizer.", name, " holds a non-finite value (element ",
                           first_nonfinite(t), ")");
 }
 

@@ -39,7 +39,7 @@ Mask constant_mask(int64_t h, int64_t w, const std::vector<int32_t>& values) {
     return m;
 }
 
-std::string repo_dir() { return fs::path(__FILE__).parent_path().parent_path().parent_path().string(); }
+std::string repo_dir() { return test::source_dir(); }
 
 }  // namespace
 

@@ -34,8 +34,7 @@ using json = nlohmann::json;
 namespace {
 
 std::string fixture_path() {
-    return (std::filesystem::path(__FILE__).parent_path().parent_path() / "golden" / "optim_trajectories.safetensors")
-        .string();
+    return (std::filesystem::path(test::golden_dir()) / "optim_trajectories.safetensors").string();
 }
 
 nn::Warmup warmup_of(const json& s) {

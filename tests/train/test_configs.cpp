@@ -16,7 +16,7 @@ using namespace segcore;
 namespace fs = std::filesystem;
 
 TEST_CASE("configs: every shipped training config parses and builds its model") {
-    const fs::path dir = fs::path(test::golden_dir()).parent_path().parent_path() / "configs";
+    const fs::path dir = fs::path(test::source_dir()) / "configs";
     for (const char* var : {"CITYSCAPES_ROOT", "VOC_ROOT", "ADE20K_ROOT"}) ::setenv(var, "/nonexistent/dataset", 0);
     int checked = 0;
     for (const auto& e : fs::directory_iterator(dir)) {

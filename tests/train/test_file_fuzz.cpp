@@ -24,6 +24,7 @@
 #include "seg/models/registry.h"
 #include "seg/train/config_file.h"
 #include "seg/train/trainer.h"
+#include "tests/test_util.h"
 #include "train_test_util.h"
 
 using namespace segcore;
@@ -32,15 +33,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The checkout. __FILE__ may be relative to the build folder (ccache's base_dir makes it so), which
-// is the parent of this executable's folder (<build>/tests/test_file_fuzz), wherever it runs from.
-fs::path repo_dir() {
-    const fs::path build = fs::read_symlink("/proc/self/exe").parent_path().parent_path();
-    for (const fs::path& file : {fs::path(__FILE__), build / __FILE__})
-        if (fs::exists(file)) return fs::absolute(file).parent_path().parent_path().parent_path();
-    FAIL("cannot find the checkout from " << __FILE__);
-    return {};
-}
+fs::path repo_dir() { return test::source_dir(); }
 
 int iterations() {
     const char* env = std::getenv("SEGCORE_FUZZ_ITERATIONS");

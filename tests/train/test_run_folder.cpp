@@ -184,6 +184,19 @@ TEST_CASE("trainer state: tampered or inconsistent values are refused, naming th
             w.data<float>()[1] = std::nanf("");
         },
         "model.outc.weight");
+    // An optimiser moment (momentum buffer or Adam's averages): the first floating state tensor.
+    std::string moment;
+    for (const auto& [key, t] : nn::StateDict::load(ck).tensors)
+        if (moment.empty() && key.rfind("optimizer.state.", 0) == 0 && is_floating(t.dtype()) && t.numel() > 1)
+            moment = key;
+    REQUIRE(!moment.empty());
+    tampered(
+        [&](nn::StateDict& sd) {
+            Tensor& m = sd.tensors.at(moment);
+            m = m.clone();
+            m.data<float>()[0] = INFINITY;
+        },
+        moment);
     // The untouched checkpoint still loads.
     seg::Trainer ok(test::parse(c), quiet(ck));
     CHECK(ok.iteration() == 6);
