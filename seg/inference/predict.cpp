@@ -14,6 +14,7 @@
 #include "data/sample_rng.h"
 #include "kernels/reduce/reduce.h"
 #include "kernels/resize/interpolate.h"
+#include "kernels/softmax/softmax.h"
 #include "seg/inference/input_size.h"
 #include "seg/inference/visualize.h"
 
@@ -60,6 +61,10 @@ Predictor::Predictor(SegModel& model, ModelCard card, InferOptions opt, Device d
 }
 
 Prediction Predictor::predict(const data::Image& image, const std::string& name) const {
+    return predict_input(prepare(image, name), image.height, image.width, name);
+}
+
+Tensor Predictor::prepare(const data::Image& image, const std::string& name) const {
     SEGCORE_CHECK(!image.empty() && image.channels == card_.image_channels, name, ": expected an image with ",
                   card_.image_channels, " channel(s) (the model's image_channels), got ", image.channels);
     // The same path as a dataset sample: f32 on the 0-255 scale, then the card's preprocessing.
@@ -80,22 +85,37 @@ Prediction Predictor::predict(const data::Image& image, const std::string& name)
     float* dst = x.data<float>();
     for (int64_t p = 0; p < plane; ++p)
         for (int64_t k = 0; k < c; ++k) dst[k * plane + p] = s.image.pixels[size_t(p * c + k)];
+    return x.to(device_);
+}
 
+Prediction Predictor::predict_input(const Tensor& input, int64_t out_h, int64_t out_w, const std::string& name,
+                                    bool with_logits) const {
+    SEGCORE_CHECK(!with_logits || opt_.single_variant(), name,
+                  ": logits are not defined with flip or multi-scale TTA (the result averages probabilities: ",
+                  opt_.str(), "); ask for probabilities instead");
     Prediction out;
-    const Tensor input = x.to(device_);
     try {
-        out.probs = infer_probabilities(model_, input, opt_);
+        if (with_logits) {
+            // infer_probabilities computes exactly this for one variant, so probs stay bit-identical.
+            out.logits = infer_logits(model_, input, opt_);
+            out.probs = ops::softmax(out.logits, 1);
+        } else {
+            out.probs = infer_probabilities(model_, input, opt_);
+        }
     } catch (const Error&) {
         explain_input_size_failure(model_, input, opt_, name);  // throws when the image is too small
         throw;
     }
     // A preprocessing that resized the image: the prediction goes back to the image's own size.
-    if (h != image.height || w != image.width)
-        out.probs = ops::interpolate(out.probs, ops::InterpolateOptions::size(image.height, image.width));
+    if (input.size(2) != out_h || input.size(3) != out_w) {
+        const auto size = ops::InterpolateOptions::size(out_h, out_w);
+        out.probs = ops::interpolate(out.probs, size);
+        if (with_logits) out.logits = ops::interpolate(out.logits, size);
+    }
     const Tensor labels = ops::argmax(out.probs, 1).cpu().contiguous();
-    out.labels.height = image.height;
-    out.labels.width = image.width;
-    out.labels.labels.resize(size_t(image.height * image.width));
+    out.labels.height = out_h;
+    out.labels.width = out_w;
+    out.labels.labels.resize(size_t(out_h * out_w));
     const int64_t* lp = labels.data<int64_t>();
     for (size_t i = 0; i < out.labels.labels.size(); ++i) out.labels.labels[i] = int32_t(lp[i]);
     return out;

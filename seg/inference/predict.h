@@ -30,6 +30,7 @@ namespace segcore::seg {
 struct Prediction {
     data::Mask labels;  // class per pixel at the input image's size
     Tensor probs;       // (1, K, H, W) f32 at the input image's size, on the predictor's device
+    Tensor logits;      // (1, K, H, W) f32 likewise, only when asked for (predict_input with_logits)
 };
 
 // Holds the model, its card and the compiled preprocessing. The model is put in eval mode and must
@@ -39,6 +40,17 @@ public:
     Predictor(SegModel& model, ModelCard card, InferOptions opt, Device device = Device::cpu());
     // An 8-bit image as read_image returns it (card.image_channels channels); `name` for errors.
     Prediction predict(const data::Image& image, const std::string& name = "image") const;
+
+    // The two halves of predict, for the embedding runtime (seg/runtime/): the image through the
+    // card's preprocessing as a (1, C, H', W') f32 tensor on the device ...
+    Tensor prepare(const data::Image& image, const std::string& name = "image") const;
+    // ... and inference on such a tensor, probabilities (and logits when asked for) resized back
+    // bilinearly to (out_h, out_w) when that differs, labels their argmax. Logits exist only for
+    // one-variant options (no flip / multi-scale TTA, whose result is an average of probabilities):
+    // asking for them otherwise is an error. predict(image) == predict_input(prepare(image), H, W).
+    // Safe to call from several threads at once: it reads the model and writes only its results.
+    Prediction predict_input(const Tensor& input, int64_t out_h, int64_t out_w, const std::string& name = "image",
+                             bool with_logits = false) const;
     const ModelCard& card() const { return card_; }
     const InferOptions& options() const { return opt_; }
 
