@@ -187,8 +187,10 @@ TEST_CASE("runtime: more than 256 classes come as u16 labels; reduced precision 
                   &msg) == rt::ErrorCode::InvalidArgument);
     CHECK_THAT(msg, Catch::Contains("labels_u16"));
 
-    const rt::Session bf16(path, {.precision = rt::Precision::BF16});
-    const rt::Result rb = bf16.run({px.data(), 8, 8, rt::PixelFormat::RGB8}, {.probabilities = true});
-    REQUIRE(rb.probabilities.size() == size_t(300 * 64));
-    for (float p : rb.probabilities) REQUIRE(std::isfinite(p));
+    for (rt::Precision precision : {rt::Precision::BF16, rt::Precision::F16}) {
+        const rt::Session low(path, {.precision = precision});
+        const rt::Result rb = low.run({px.data(), 8, 8, rt::PixelFormat::RGB8}, {.probabilities = true});
+        REQUIRE(rb.probabilities.size() == size_t(300 * 64));
+        for (float p : rb.probabilities) REQUIRE(std::isfinite(p));
+    }
 }
