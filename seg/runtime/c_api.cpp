@@ -28,9 +28,12 @@ segcore_status guarded(F&& f) {
         return SEGCORE_OK;
     } catch (const segcore::runtime::Error& e) {
         switch (e.code()) {
-            case ErrorCode::InvalidArgument: return fail(SEGCORE_ERROR_INVALID_ARGUMENT, e.what());
-            case ErrorCode::Model: return fail(SEGCORE_ERROR_MODEL, e.what());
-            case ErrorCode::Runtime: return fail(SEGCORE_ERROR_RUNTIME, e.what());
+            case ErrorCode::InvalidArgument:
+                return fail(SEGCORE_ERROR_INVALID_ARGUMENT, e.what());
+            case ErrorCode::Model:
+                return fail(SEGCORE_ERROR_MODEL, e.what());
+            case ErrorCode::Runtime:
+                return fail(SEGCORE_ERROR_RUNTIME, e.what());
         }
         return fail(SEGCORE_ERROR_INTERNAL, e.what());
     } catch (const std::bad_alloc&) {
@@ -70,9 +73,9 @@ segcore_status segcore_session_open(const char* model_path, const segcore_sessio
             if (options->device) o.device = options->device;
             o.threads = options->threads;
             if (options->precision < SEGCORE_F32 || options->precision > SEGCORE_BF16)
-                throw segcore::runtime::Error(segcore::runtime::ErrorCode::InvalidArgument,
-                                              "segcore_session_open: unknown precision " +
-                                                  std::to_string(int(options->precision)));
+                throw segcore::runtime::Error(
+                    segcore::runtime::ErrorCode::InvalidArgument,
+                    "segcore_session_open: unknown precision " + std::to_string(int(options->precision)));
             o.precision = segcore::runtime::Precision(int(options->precision));
             o.max_batch = options->max_batch;
             o.allow_nonfinite = options->allow_nonfinite != 0;
@@ -108,18 +111,18 @@ segcore_status segcore_session_class_name(const segcore_session* session, int64_
     return SEGCORE_OK;
 }
 
-segcore_status segcore_run(const segcore_session* session, const segcore_image* image,
-                           const segcore_outputs* outputs) {
+segcore_status segcore_run(const segcore_session* session, const segcore_image* image, const segcore_outputs* outputs) {
     if (!session) return null_argument("segcore_run", "session");
     if (!image) return null_argument("segcore_run", "image");
     if (!outputs) return null_argument("segcore_run", "outputs");
     if (image->format < SEGCORE_RGB8 || image->format > SEGCORE_F32NCHW)
-        return fail(SEGCORE_ERROR_INVALID_ARGUMENT, "segcore_run: unknown pixel format " + std::to_string(int(image->format)));
+        return fail(SEGCORE_ERROR_INVALID_ARGUMENT,
+                    "segcore_run: unknown pixel format " + std::to_string(int(image->format)));
     return guarded([&] {
         const segcore::runtime::ImageView view{image->data, image->height, image->width,
                                                segcore::runtime::PixelFormat(int(image->format)), image->row_stride};
-        const segcore::runtime::OutputBuffers b{outputs->labels_u8,  outputs->labels_u16, outputs->probabilities,
-                                                outputs->logits,     outputs->confidence, outputs->entropy};
+        const segcore::runtime::OutputBuffers b{outputs->labels_u8, outputs->labels_u16, outputs->probabilities,
+                                                outputs->logits,    outputs->confidence, outputs->entropy};
         session->session.run(view, b);
     });
 }

@@ -44,7 +44,7 @@ typedef struct segcore_session_options {
     const char* device; /* "cpu", "cuda", "cuda:N"; NULL = "cpu" */
     int threads;        /* process-wide CPU threads; 0 = leave as is */
     segcore_precision precision;
-    int64_t max_batch;  /* >= 1 */
+    int64_t max_batch; /* >= 1 */
     int allow_nonfinite;
 } segcore_session_options;
 
@@ -79,8 +79,7 @@ segcore_status segcore_session_image_channels(const segcore_session* session, in
 /* The name of class `index`; the string lives as long as the session. */
 segcore_status segcore_session_class_name(const segcore_session* session, int64_t index, const char** name);
 
-segcore_status segcore_run(const segcore_session* session, const segcore_image* image,
-                           const segcore_outputs* outputs);
+segcore_status segcore_run(const segcore_session* session, const segcore_image* image, const segcore_outputs* outputs);
 
 /* The message of this thread's last failed call ("" when none); valid until its next failing call. */
 const char* segcore_last_error(void);

@@ -56,10 +56,10 @@ struct SessionOptions {
 };
 
 enum class PixelFormat {
-    RGB8,      // u8, height x width x 3, red first
-    BGR8,      // u8, height x width x 3, blue first (OpenCV's order); converted to the model's RGB
-    Gray8,     // u8, height x width x 1 (for models with one image channel)
-    F32NCHW,   // f32, channels x height x width planes, already preprocessed (normalised, resized)
+    RGB8,     // u8, height x width x 3, red first
+    BGR8,     // u8, height x width x 3, blue first (OpenCV's order); converted to the model's RGB
+    Gray8,    // u8, height x width x 1 (for models with one image channel)
+    F32NCHW,  // f32, channels x height x width planes, already preprocessed (normalised, resized)
 };
 
 // A caller-owned image; the runtime only reads it during run(). For the u8 formats `row_stride` is

@@ -35,10 +35,14 @@ auto translate(ErrorCode code, F&& f) -> decltype(f()) {
 
 const char* format_name(PixelFormat f) {
     switch (f) {
-        case PixelFormat::RGB8: return "RGB8";
-        case PixelFormat::BGR8: return "BGR8";
-        case PixelFormat::Gray8: return "Gray8";
-        case PixelFormat::F32NCHW: return "F32NCHW";
+        case PixelFormat::RGB8:
+            return "RGB8";
+        case PixelFormat::BGR8:
+            return "BGR8";
+        case PixelFormat::Gray8:
+            return "Gray8";
+        case PixelFormat::F32NCHW:
+            return "F32NCHW";
     }
     return "?";
 }

@@ -10,12 +10,12 @@
 
 static int failures = 0;
 
-#define EXPECT(cond)                                                              \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #cond);     \
-            ++failures;                                                           \
-        }                                                                         \
+#define EXPECT(cond)                                                           \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #cond); \
+            ++failures;                                                        \
+        }                                                                      \
     } while (0)
 
 /* A status and the last error containing `needle`. */
@@ -132,7 +132,9 @@ int main(int argc, char** argv) {
     EXPECT(memcmp(labels, labels_bgr, sizeof labels) == 0);
 
     segcore_session_close(s);
-    if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
-    else printf("c_api_test: all checks passed\n");
+    if (failures)
+        fprintf(stderr, "%d check(s) failed\n", failures);
+    else
+        printf("c_api_test: all checks passed\n");
     return failures ? 1 : 0;
 }

@@ -16,19 +16,18 @@ namespace segcore::test {
 
 // preprocessing: the card's pipeline (default: normalise around 128); inference: the card's
 // InferOptions as JSON (default: whole image).
-inline void save_runtime_model(const std::string& path, int64_t classes = 3,
-                               nlohmann::json preprocessing = nullptr, nlohmann::json inference = nullptr) {
+inline void save_runtime_model(const std::string& path, int64_t classes = 3, nlohmann::json preprocessing = nullptr,
+                               nlohmann::json inference = nullptr) {
     const nlohmann::json spec = {{"name", "unet"}, {"num_classes", classes}, {"depth", 1}, {"base_width", 4}};
     manual_seed(7);
     auto m = seg::build_model(spec);
     seg::ModelCard card;
     if (classes > 255) card.ignore_index = 65535;  // 255 would be a class
     for (int64_t k = 0; k < classes; ++k) card.classes.push_back("class" + std::to_string(k));
-    card.preprocessing = preprocessing.is_null()
-                             ? nlohmann::json::array({{{"type", "normalize"},
-                                                       {"mean", {0.5, 0.4, 0.3}},
-                                                       {"std", {0.25, 0.2, 0.3}}}})
-                             : preprocessing;
+    card.preprocessing =
+        preprocessing.is_null()
+            ? nlohmann::json::array({{{"type", "normalize"}, {"mean", {0.5, 0.4, 0.3}}, {"std", {0.25, 0.2, 0.3}}}})
+            : preprocessing;
     if (!inference.is_null()) card.inference = seg::InferOptions::from_json(inference, "inference");
     seg::save_model_file(*m, spec, path, card.to_metadata());
 }

@@ -64,7 +64,9 @@ TEST_CASE("runtime: results equal the Predictor's bit for bit", "[runtime]") {
     const json flip = {{"mode", "whole"}, {"flip", true}};
     const int variant = GENERATE(0, 1, 2, 3);
     test::save_runtime_model(path, 3, variant == 1 ? resize : json(nullptr),
-                             variant == 2 ? sliding : variant == 3 ? flip : json(nullptr));
+                             variant == 2   ? sliding
+                             : variant == 3 ? flip
+                                            : json(nullptr));
     const Reference ref(path);
     const rt::Session session(path);
     REQUIRE(session.num_classes() == 3);
@@ -108,7 +110,8 @@ TEST_CASE("runtime: results equal the Predictor's bit for bit", "[runtime]") {
         // Caller-owned buffers hold what the runtime allocates.
         std::vector<uint16_t> labels16(size_t(h * w));
         std::vector<float> conf(size_t(h * w));
-        session.run({px.data(), h, w, rt::PixelFormat::RGB8}, rt::OutputBuffers{.labels_u16 = labels16.data(), .confidence = conf.data()});
+        session.run({px.data(), h, w, rt::PixelFormat::RGB8},
+                    rt::OutputBuffers{.labels_u16 = labels16.data(), .confidence = conf.data()});
         for (size_t i = 0; i < labels16.size(); ++i) REQUIRE(labels16[i] == got.labels_u8[i]);
         CHECK(conf == got.confidence);
 
@@ -124,13 +127,17 @@ TEST_CASE("runtime: results equal the Predictor's bit for bit", "[runtime]") {
         // Logits: those of the Predictor's one-variant path; refused under TTA.
         if (variant == 3) {
             std::string msg;
-            CHECK(code_of([&] { session.run({px.data(), h, w, rt::PixelFormat::RGB8}, {.logits = true}); }, &msg) ==
-                  rt::ErrorCode::Runtime);
+            CHECK(code_of(
+                      [&] {
+                          session.run({px.data(), h, w, rt::PixelFormat::RGB8}, {.logits = true});
+                      },
+                      &msg) == rt::ErrorCode::Runtime);
             CHECK_THAT(msg, Catch::Contains("logits are not defined with flip"));
         } else {
             const seg::Prediction with_logits =
                 ref.predictor->predict_input(ref.predictor->prepare(as_image(px, h, w)), h, w, "image", true);
-            const rt::Result lg = session.run({px.data(), h, w, rt::PixelFormat::RGB8}, {.labels = true, .logits = true});
+            const rt::Result lg =
+                session.run({px.data(), h, w, rt::PixelFormat::RGB8}, {.labels = true, .logits = true});
             CHECK(lg.logits == host_floats(with_logits.logits));
             CHECK(lg.labels_u8 == got.labels_u8);
             CHECK(host_floats(with_logits.probs) == want_probs);  // asking for logits changes nothing
@@ -163,8 +170,11 @@ TEST_CASE("runtime: errors carry a code and say what is wrong", "[runtime]") {
     CHECK(code_of([&] { s.run({nullptr, 8, 8, rt::PixelFormat::RGB8}); }, &msg) == rt::ErrorCode::InvalidArgument);
     CHECK(code_of([&] { s.run({px.data(), 8, 8, rt::PixelFormat::RGB8, 5}); }, &msg) == rt::ErrorCode::InvalidArgument);
     CHECK_THAT(msg, Catch::Contains("row_stride 5"));
-    CHECK(code_of([&] { s.run({px.data(), 8, 8, rt::PixelFormat::RGB8}, rt::OutputBuffers{}); }, &msg) ==
-          rt::ErrorCode::InvalidArgument);
+    CHECK(code_of(
+              [&] {
+                  s.run({px.data(), 8, 8, rt::PixelFormat::RGB8}, rt::OutputBuffers{});
+              },
+              &msg) == rt::ErrorCode::InvalidArgument);
     // An image smaller than the U-Net's minimum (it halves once): a runtime error naming the size.
     CHECK(code_of([&] { s.run({px.data(), 1, 1, rt::PixelFormat::RGB8}); }, &msg) == rt::ErrorCode::Runtime);
     // The session still works after errors.
@@ -183,8 +193,11 @@ TEST_CASE("runtime: more than 256 classes come as u16 labels; reduced precision 
     for (uint16_t l : r.labels_u16) CHECK(l < 300);
     std::vector<uint8_t> u8(64);
     std::string msg;
-    CHECK(code_of([&] { s.run({px.data(), 8, 8, rt::PixelFormat::RGB8}, rt::OutputBuffers{.labels_u8 = u8.data()}); },
-                  &msg) == rt::ErrorCode::InvalidArgument);
+    CHECK(code_of(
+              [&] {
+                  s.run({px.data(), 8, 8, rt::PixelFormat::RGB8}, rt::OutputBuffers{.labels_u8 = u8.data()});
+              },
+              &msg) == rt::ErrorCode::InvalidArgument);
     CHECK_THAT(msg, Catch::Contains("labels_u16"));
 
     for (rt::Precision precision : {rt::Precision::BF16, rt::Precision::F16}) {

@@ -37,8 +37,8 @@ TEST_CASE("runtime: 8 threads on one session give the sequential results bit for
     test::TempDir dir("runtime_threads");
     const std::string path = dir / "model.safetensors";
     const bool sliding = GENERATE(false, true);
-    test::save_runtime_model(path, 4, nullptr,
-                             sliding ? nlohmann::json{{"mode", "sliding"}, {"crop", {16, 16}}} : nlohmann::json(nullptr));
+    test::save_runtime_model(
+        path, 4, nullptr, sliding ? nlohmann::json{{"mode", "sliding"}, {"crop", {16, 16}}} : nlohmann::json(nullptr));
     const rt::Session session(path);
     const rt::Request req{.labels = true, .probabilities = true, .logits = true, .entropy = true};
 
