@@ -13,6 +13,7 @@ packages=(
   libcli11-dev         # the segcore command line
   catch2               # tests (Catch2 v2)
   libbenchmark-dev     # bench/ (Google Benchmark)
+  python3              # tests: drive scripts/convert_pth.py and write damaged model files (no PyTorch needed)
 )
 
 missing=()
