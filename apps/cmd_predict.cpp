@@ -1,5 +1,5 @@
 // `segcore predict MODEL.safetensors INPUT... [--out DIR] [--entropy] [--masks DIR] [--alpha A]
-// [--skip-bad] [inference flags]`: class maps, colour masks and overlays for images, from the model file alone
+// [--skip-bad] [--save-logits] [--save-probs] [inference flags]`: class maps, colour masks and overlays for images, from the model file alone
 // (seg/inference/predict.h lists the files written).
 #include <cmath>
 #include <cstdio>
@@ -38,6 +38,11 @@ void add_predict_command(CLI::App& app) {
     cmd->add_option("--device", o.device, "cpu | cuda | cuda:N (default cpu)");
     cmd->add_flag("--skip-bad", o.predict.skip_bad,
                   "report an image that cannot be read or predicted (unreadable, too small, bad mask) and go on");
+    cmd->add_flag("--save-logits", o.predict.save_logits,
+                  "also write <stem>_logits.npy: (K, H, W) float32 logits at the image's size (numpy.load; "
+                  "not with --flip or --scales, which average probabilities)");
+    cmd->add_flag("--save-probs", o.predict.save_probs,
+                  "also write <stem>_probs.npy: (K, H, W) float32 softmax probabilities at the image's size");
     add_infer_flags(cmd, o.infer);
     add_allow_nonfinite_flag(cmd, o.allow_nonfinite);
     cmd->callback([] {
@@ -63,7 +68,8 @@ void add_predict_command(CLI::App& app) {
                 ++skipped;
                 return;
             }
-            std::printf("  %s -> %s_*.png", f.image.c_str(), f.stem.c_str());
+            std::printf("  %s -> %s_*.%s", f.image.c_str(), f.stem.c_str(),
+                        o.predict.save_logits || o.predict.save_probs ? "{png,npy}" : "png");
             if (!o.predict.masks_dir.empty()) {
                 if (f.truth.empty())
                     std::printf("  (no mask in %s)", o.predict.masks_dir.c_str());

@@ -11,6 +11,7 @@
 #include "data/file_util.h"
 #include "data/image_io.h"
 #include "data/label_map.h"
+#include "data/npy.h"
 #include "data/sample_rng.h"
 #include "kernels/reduce/reduce.h"
 #include "kernels/resize/interpolate.h"
@@ -178,6 +179,12 @@ data::Mask read_truth_mask(const std::string& path, const ModelCard& card) {
 
 namespace {
 
+// A (1, K, H, W) f32 prediction tensor, on any device, as a (K, H, W) .npy file.
+void write_npy_chw(const std::string& path, const Tensor& t) {
+    const Tensor host = t.to(Device::cpu(), DType::F32).contiguous();  // f32 already; to() is then a no-op
+    data::write_npy_f32(path, {host.size(1), host.size(2), host.size(3)}, host.data<float>());
+}
+
 // One image: read it (and its ground truth, so a bad mask fails before any output is written),
 // predict, write the files. Errors name the image or mask file.
 void predict_one(const Predictor& predictor, const PredictOptions& opt, PredictedFile& r) {
@@ -193,7 +200,8 @@ void predict_one(const Predictor& predictor, const PredictOptions& opt, Predicte
                           image.height, " (width x height)");
         }
     }
-    const Prediction p = predictor.predict(image, r.image);
+    const Prediction p = predictor.predict_input(predictor.prepare(image, r.image), image.height, image.width, r.image,
+                                                 opt.save_logits);
     const auto out = [&](const std::string& suffix) {
         const std::string path = data::join_path(opt.out_dir, r.stem + suffix);
         r.outputs.push_back(path);
@@ -203,6 +211,8 @@ void predict_one(const Predictor& predictor, const PredictOptions& opt, Predicte
     data::write_png(out("_color.png"), colorize_mask(p.labels, card.palette));
     data::write_png(out("_overlay.png"), overlay_with_legend(image, p.labels, card.classes, card.palette, opt.alpha));
     if (opt.entropy) data::write_png(out("_entropy.png"), heat_colormap(entropy_map(p.probs)));
+    if (opt.save_logits) write_npy_chw(out("_logits.npy"), p.logits);
+    if (opt.save_probs) write_npy_chw(out("_probs.npy"), p.probs);
     if (r.truth.empty()) return;
     data::write_png(out("_error.png"), error_map(image, p.labels, truth, card.ignore_index));
     for (size_t i = 0; i < truth.labels.size(); ++i) {
@@ -227,6 +237,11 @@ std::vector<PredictedFile> predict_files(const Predictor& predictor, const std::
     }
     SEGCORE_CHECK(opt.masks_dir.empty() || data::directory_exists(opt.masks_dir), "predict: --masks ", opt.masks_dir,
                   " is not a folder");
+    // Checked here, not per image: with --skip-bad every image would be skipped for it.
+    SEGCORE_CHECK(!opt.save_logits || predictor.options().single_variant(),
+                  "predict: --save-logits: logits are not defined with flip or multi-scale test-time augmentation (",
+                  predictor.options().str(), ": the prediction averages probabilities); use --save-probs, or ",
+                  "--no-flip and --scales 1");
     std::error_code ec;
     fs::create_directories(opt.out_dir, ec);
     SEGCORE_CHECK(!ec, "predict: cannot create the output folder ", opt.out_dir, ": ", ec.message());

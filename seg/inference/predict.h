@@ -11,6 +11,8 @@
 //   <stem>_overlay.png  the image blended with the colours, with a legend of the classes present
 //   <stem>_entropy.png  (entropy on) normalised per-pixel entropy as a heat map: bright = unsure
 //   <stem>_error.png    (masks_dir set and a mask found) green = right, red = wrong, grey = ignored
+//   <stem>_logits.npy   (save_logits) (K, H, W) f32 logits at the image's size, Prediction::logits
+//   <stem>_probs.npy    (save_probs) (K, H, W) f32 class probabilities (softmax), Prediction::probs
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -83,6 +85,11 @@ struct PredictOptions {
     bool entropy = false;
     std::string masks_dir;  // empty: no error maps
     double alpha = 0.5;     // overlay opacity of the class colours
+    // .npy files (data/npy.h) for post-processing in Python. Logits exist only for one-variant
+    // inference options (no flip / multi-scale TTA): save_logits with others is an error before
+    // any image is predicted.
+    bool save_logits = false;
+    bool save_probs = false;
     // false: the first image that cannot be read or predicted (unreadable, too small for the
     // model, a bad ground-truth mask) stops the run with an error naming it. true: it is reported
     // (PredictedFile::error) and the run goes on with the next image.

@@ -3,10 +3,13 @@
 // masks (index or CamVid colour) give error maps; bad inputs are errors naming the file.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <cstring>
 #include <fstream>
 
+#include "data/file_util.h"
 #include "data/image_io.h"
 #include "kernels/ops.h"
 #include "seg/inference/input_size.h"
@@ -61,6 +64,27 @@ std::string error_of(const std::function<void()>& f) {
         return e.what();
     }
     return "no error";
+}
+
+// The values and shape of a (K, H, W) f32 .npy file as data/npy.h writes it (tests/data/test_npy.cpp
+// checks the format itself, byte by byte).
+std::vector<float> read_npy_chw(const std::string& path, int64_t k, int64_t h, int64_t w) {
+    const std::vector<uint8_t> b = data::read_file_bytes(path);
+    REQUIRE(b.size() >= 10);
+    const size_t offset = 10 + size_t(b[8] | (b[9] << 8));
+    const std::string header(b.begin() + 10, b.begin() + long(offset));
+    const std::string shape = "(" + std::to_string(k) + ", " + std::to_string(h) + ", " + std::to_string(w) + ")";
+    CHECK(header.find("'descr': '<f4'") != std::string::npos);
+    CHECK(header.find("'shape': " + shape) != std::string::npos);
+    REQUIRE(b.size() == offset + size_t(k * h * w) * 4);
+    std::vector<float> v(size_t(k * h * w));
+    std::memcpy(v.data(), b.data() + offset, b.size() - offset);
+    return v;
+}
+
+std::vector<float> host_values(const Tensor& t) {
+    const Tensor c = t.cpu().contiguous();
+    return std::vector<float>(c.data<float>(), c.data<float>() + c.numel());
 }
 
 }  // namespace
@@ -157,6 +181,69 @@ TEST_CASE("predict: lists, single files and a resizing preprocessing", "[seg][in
     CHECK(data::read_mask(dir / "out/y_index.png").height == 9);
     CHECK_FALSE(fs::exists(dir / "out/x_entropy.png"));
     CHECK_FALSE(fs::exists(dir / "out/x_error.png"));
+}
+
+TEST_CASE("predict: --save-logits / --save-probs write the predictor's numbers as .npy", "[seg][inference][predict]") {
+    using Catch::Contains;
+    test::TempDir dir("predict_npy");
+    // A resizing preprocessing: the arrays come at the image's own size, as the labels do.
+    const json pre = json::array({{{"type", "resize"}, {"size", {16, 16}}},
+                                  {{"type", "normalize"}, {"mean", {0.5, 0.5, 0.5}}, {"std", {0.25, 0.25, 0.25}}}});
+    const std::string model_path = save_tiny_model(dir, pre);
+    const data::Image image = random_image(19, 27, 5);
+    data::write_png(dir / "frame.png", image);
+    const seg::LoadedModel lm = seg::load_model_file(model_path);
+    const seg::ModelCard card = seg::ModelCard::from_metadata(lm.metadata, model_path);
+    seg::InferOptions opt = card.inference;
+    opt.flip = false;
+    opt.scales = {1.0};
+    const seg::Predictor predictor(*lm.model, card, opt);
+
+    seg::PredictOptions po;
+    po.out_dir = dir / "out";
+    po.save_logits = true;
+    po.save_probs = true;
+    const auto files = seg::predict_files(predictor, {dir / "frame.png"}, po);
+    REQUIRE(files.size() == 1);
+    CHECK(std::count(files[0].outputs.begin(), files[0].outputs.end(), dir / "out/frame_logits.npy") == 1);
+    CHECK(std::count(files[0].outputs.begin(), files[0].outputs.end(), dir / "out/frame_probs.npy") == 1);
+
+    const seg::Prediction ref = predictor.predict_input(predictor.prepare(image), 19, 27, "frame", true);
+    REQUIRE(ref.probs.shape() == Shape{1, 3, 19, 27});
+    const std::vector<float> probs = read_npy_chw(dir / "out/frame_probs.npy", 3, 19, 27);
+    const std::vector<float> logits = read_npy_chw(dir / "out/frame_logits.npy", 3, 19, 27);
+    CHECK(probs == host_values(ref.probs));
+    CHECK(probs == host_values(predictor.predict(image).probs));  // what predict without logits gives
+    CHECK(logits == host_values(ref.logits));
+    // The saved probabilities are the softmax of... what the labels are the argmax of.
+    const data::Mask labels = data::read_mask(dir / "out/frame_index.png");
+    const int64_t plane = 19 * 27;
+    for (int64_t p = 0; p < plane; ++p) {
+        int best = 0;
+        double sum = 0;
+        for (int c = 0; c < 3; ++c) {
+            sum += probs[size_t(c * plane + p)];
+            if (probs[size_t(c * plane + p)] > probs[size_t(best * plane + p)]) best = c;
+        }
+        CHECK(sum == Approx(1.0).margin(1e-5));
+        if (labels.labels[size_t(p)] != best) FAIL("pixel " << p << ": label " << labels.labels[size_t(p)] << ", argmax " << best);
+    }
+
+    // With flip TTA, probabilities still save; logits are refused before anything is written, also
+    // with skip_bad (which would otherwise skip every image for it).
+    seg::InferOptions tta = opt;
+    tta.flip = true;
+    const seg::Predictor tta_predictor(*lm.model, card, tta);
+    po.out_dir = dir / "tta";
+    po.save_logits = false;
+    seg::predict_files(tta_predictor, {dir / "frame.png"}, po);
+    CHECK(read_npy_chw(dir / "tta/frame_probs.npy", 3, 19, 27) == host_values(tta_predictor.predict(image).probs));
+    po.out_dir = dir / "tta2";
+    po.save_logits = true;
+    po.skip_bad = true;
+    CHECK_THAT(error_of([&] { seg::predict_files(tta_predictor, {dir / "frame.png"}, po); }),
+               Contains("--save-logits") && Contains("flip"));
+    CHECK_FALSE(fs::exists(dir / "tta2"));
 }
 
 TEST_CASE("predict: errors name the file", "[seg][inference][predict]") {
