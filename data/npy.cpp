@@ -24,10 +24,6 @@ std::string npy_header_dict(const std::vector<int64_t>& shape) {
     return s;
 }
 
-void put_le(std::vector<uint8_t>& out, uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; ++i) out.push_back(uint8_t(v >> (8 * i)));
-}
-
 }  // namespace
 
 std::vector<uint8_t> npy_encode_f32(const std::vector<int64_t>& shape, const float* values) {
@@ -50,20 +46,16 @@ std::vector<uint8_t> npy_encode_f32(const std::vector<int64_t>& shape, const flo
     }
     const size_t header_len = total - prefix;
 
-    std::vector<uint8_t> out;
-    out.reserve(total + size_t(count) * 4);
-    const char magic[] = "\x93NUMPY";
-    out.insert(out.end(), magic, magic + 6);
-    out.push_back(v2 ? 2 : 1);
-    out.push_back(0);
-    put_le(out, header_len, v2 ? 4 : 2);
-    out.insert(out.end(), dict.begin(), dict.end());
-    out.resize(total - 1, uint8_t(' '));
-    out.push_back(uint8_t('\n'));
     // Little-endian f32: the bytes as they are on the little-endian hosts segcore runs on, checked.
     static_assert(std::endian::native == std::endian::little, "npy writer assumes a little-endian host");
     const size_t data_bytes = size_t(count) * sizeof(float);
-    out.resize(total + data_bytes);
+    std::vector<uint8_t> out(total + data_bytes, uint8_t(' '));  // the spaces are the header's padding
+    std::memcpy(out.data(), "\x93NUMPY", 6);
+    out[6] = v2 ? 2 : 1;  // major version
+    out[7] = 0;           // minor version
+    for (size_t i = 0; i < (v2 ? 4u : 2u); ++i) out[8 + i] = uint8_t(header_len >> (8 * i));
+    std::memcpy(out.data() + prefix, dict.data(), dict.size());
+    out[total - 1] = uint8_t('\n');
     if (data_bytes > 0) std::memcpy(out.data() + total, values, data_bytes);
     return out;
 }
