@@ -1,6 +1,6 @@
 // `segcore predict MODEL.safetensors INPUT... [--out DIR] [--entropy] [--masks DIR] [--alpha A]
-// [--skip-bad] [--save-logits] [--save-probs] [inference flags]`: class maps, colour masks and overlays for images, from the model file alone
-// (seg/inference/predict.h lists the files written).
+// [--skip-bad] [--save-logits] [--save-probs] [inference flags]`: class maps, colour masks and overlays for images,
+// from the model file alone (seg/inference/predict.h lists the files written).
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -26,8 +26,9 @@ void add_predict_command(CLI::App& app) {
         bool allow_nonfinite = false;
     };
     static Options o;
-    auto* cmd = app.add_subcommand("predict",
-                                   "Segment images with a model file: index, colour, overlay (+ entropy, error) PNGs");
+    auto* cmd = app.add_subcommand(
+        "predict",
+        "Segment images with a model file: index, colour, overlay (+ entropy, error) PNGs, optionally .npy arrays");
     cmd->add_option("model", o.model, "model file (.safetensors written by segcore train)")->required();
     cmd->add_option("inputs", o.inputs, "images, .txt lists of image paths, or folders of images")->required();
     cmd->add_option("--out", o.predict.out_dir, "output folder (default: predictions)");
@@ -42,7 +43,8 @@ void add_predict_command(CLI::App& app) {
                   "also write <stem>_logits.npy: (K, H, W) float32 logits at the image's size (numpy.load; "
                   "not with --flip or --scales, which average probabilities)");
     cmd->add_flag("--save-probs", o.predict.save_probs,
-                  "also write <stem>_probs.npy: (K, H, W) float32 softmax probabilities at the image's size");
+                  "also write <stem>_probs.npy: (K, H, W) float32 class probabilities at the image's size (softmax, "
+                  "or the average over --flip / --scales variants)");
     add_infer_flags(cmd, o.infer);
     add_allow_nonfinite_flag(cmd, o.allow_nonfinite);
     cmd->callback([] {

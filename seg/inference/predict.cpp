@@ -200,8 +200,8 @@ void predict_one(const Predictor& predictor, const PredictOptions& opt, Predicte
                           image.height, " (width x height)");
         }
     }
-    const Prediction p = predictor.predict_input(predictor.prepare(image, r.image), image.height, image.width, r.image,
-                                                 opt.save_logits);
+    const Prediction p =
+        predictor.predict_input(predictor.prepare(image, r.image), image.height, image.width, r.image, opt.save_logits);
     const auto out = [&](const std::string& suffix) {
         const std::string path = data::join_path(opt.out_dir, r.stem + suffix);
         r.outputs.push_back(path);

@@ -2,6 +2,9 @@
 # predict / eval / lint on bad input through the command line (ctest cli_predict_bad_input):
 #   1. a folder with an unreadable image, a too-small one, a symlink loop and a dangling symlink:
 #      predict stops at the first, naming it; --skip-bad reports each and predicts the rest
+#   1b. --save-logits / --save-probs write .npy files (loaded with NumPy when python3 has it:
+#      shape, dtype, probabilities summing to 1, argmax of logits == argmax of probabilities);
+#      --save-logits with --flip is refused before anything is written
 #   2. eval on images too small for the model names them and the model's minimum size
 #   3. lint reports a dangling symlink image (that training would refuse)
 #   4. a model file without preprocessing (converted PyTorch weights): eval and predict warn;
@@ -49,6 +52,31 @@ grep "c_tiny.png" "$work/pred_err.txt" | grep -q "1 x 1 (width x height).*too sm
     || fail "the too-small image's message lacks the sizes: $(cat "$work/pred_err.txt")"
 grep -q "4 of 6 image(s) skipped" "$work/pred.txt" || fail "no skip summary: $(cat "$work/pred.txt")"
 [ -s "$work/pred/a_good_index.png" ] && [ -s "$work/pred/f_good_index.png" ] || fail "the good images were not predicted"
+
+# 1b. .npy outputs
+"$seg" predict "$model" "$in/a_good.png" --out "$work/npy" --save-logits --save-probs > "$work/npy.txt" 2>&1 \
+    || fail "predict --save-logits --save-probs failed: $(cat "$work/npy.txt")"
+for f in a_good_logits.npy a_good_probs.npy; do
+    [ "$(head -c 6 "$work/npy/$f" | tail -c 5)" = NUMPY ] || fail "$f is not a .npy file"
+done
+"$seg" predict "$model" "$in/a_good.png" --out "$work/npy_flip" --flip --save-logits > "$work/npy.txt" 2>&1
+[ $? -eq 1 ] || fail "--save-logits with --flip should exit 1: $(cat "$work/npy.txt")"
+grep -q "save-logits: logits are not defined with flip" "$work/npy.txt" || fail "--flip --save-logits: $(cat "$work/npy.txt")"
+[ ! -e "$work/npy_flip/a_good_index.png" ] || fail "a refused --save-logits wrote outputs"
+if python3 -c "import numpy" 2> /dev/null; then
+    python3 - "$work/npy" <<'EOF' || fail "the .npy files do not load as expected"
+import sys
+import numpy as np
+logits = np.load(sys.argv[1] + "/a_good_logits.npy")
+probs = np.load(sys.argv[1] + "/a_good_probs.npy")
+assert logits.dtype == np.float32 and probs.dtype == np.float32, (logits.dtype, probs.dtype)
+assert probs.ndim == 3 and probs.shape[0] == 6 and logits.shape == probs.shape, (logits.shape, probs.shape)
+assert np.allclose(probs.sum(axis=0), 1, atol=1e-5)
+assert (probs.argmax(0) == logits.argmax(0)).mean() > 0.999
+EOF
+else
+    echo "predict_cli: no numpy, .npy loading checks skipped"
+fi
 
 # 2. eval on images too small for the model
 small=$work/small

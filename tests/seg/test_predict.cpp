@@ -1,12 +1,13 @@
 // Prediction on files (seg/inference/predict.h): a model file alone is enough; every input form
 // (image, list, folder) works; the expected PNGs appear and hold the prediction; ground-truth
-// masks (index or CamVid colour) give error maps; bad inputs are errors naming the file.
+// masks (index or CamVid colour) give error maps; .npy logits/probabilities hold the predictor's
+// numbers; bad inputs are errors naming the file.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "data/file_util.h"
@@ -215,7 +216,7 @@ TEST_CASE("predict: --save-logits / --save-probs write the predictor's numbers a
     CHECK(probs == host_values(ref.probs));
     CHECK(probs == host_values(predictor.predict(image).probs));  // what predict without logits gives
     CHECK(logits == host_values(ref.logits));
-    // The saved probabilities are the softmax of... what the labels are the argmax of.
+    // The saved probabilities sum to 1 per pixel and the index PNG is their argmax.
     const data::Mask labels = data::read_mask(dir / "out/frame_index.png");
     const int64_t plane = 19 * 27;
     for (int64_t p = 0; p < plane; ++p) {
@@ -226,7 +227,8 @@ TEST_CASE("predict: --save-logits / --save-probs write the predictor's numbers a
             if (probs[size_t(c * plane + p)] > probs[size_t(best * plane + p)]) best = c;
         }
         CHECK(sum == Approx(1.0).margin(1e-5));
-        if (labels.labels[size_t(p)] != best) FAIL("pixel " << p << ": label " << labels.labels[size_t(p)] << ", argmax " << best);
+        if (labels.labels[size_t(p)] != best)
+            FAIL("pixel " << p << ": label " << labels.labels[size_t(p)] << ", argmax " << best);
     }
 
     // With flip TTA, probabilities still save; logits are refused before anything is written, also
