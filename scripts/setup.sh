@@ -14,6 +14,7 @@ packages=(
   catch2               # tests (Catch2 v2)
   libbenchmark-dev     # bench/ (Google Benchmark)
   python3              # tests: drive scripts/convert_pth.py and write damaged model files (no PyTorch needed)
+  python3-numpy        # tests: predict's --save-logits/--save-probs files must load with np.load
 )
 
 missing=()

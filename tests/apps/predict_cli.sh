@@ -63,8 +63,14 @@ done
 [ $? -eq 1 ] || fail "--save-logits with --flip should exit 1: $(cat "$work/npy.txt")"
 grep -q "save-logits: logits are not defined with flip" "$work/npy.txt" || fail "--flip --save-logits: $(cat "$work/npy.txt")"
 [ ! -e "$work/npy_flip/a_good_index.png" ] || fail "a refused --save-logits wrote outputs"
-if python3 -c "import numpy" 2> /dev/null; then
-    python3 - "$work/npy" <<'EOF' || fail "the .npy files do not load as expected"
+# NumPy reads the files as NumPy users will (python3-numpy, installed by setup.sh; a python3 on PATH
+# without it, such as a pyenv shim, falls back to Debian's).
+np_py=
+for py in python3 /usr/bin/python3; do
+    if "$py" -c "import numpy" 2> /dev/null; then np_py=$py; break; fi
+done
+if [ -n "$np_py" ]; then
+    "$np_py" - "$work/npy" <<'EOF' || fail "the .npy files do not load as expected"
 import sys
 import numpy as np
 logits = np.load(sys.argv[1] + "/a_good_logits.npy")
