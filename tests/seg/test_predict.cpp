@@ -40,6 +40,17 @@ data::Image random_image(int64_t h, int64_t w, uint32_t seed) {
     return im;
 }
 
+// A model file loaded as eval and predict load it: the network and its card.
+struct ModelWithCard {
+    seg::LoadedModel lm;
+    seg::ModelCard card;
+};
+ModelWithCard load_with_card(const std::string& path) {
+    seg::LoadedModel lm = seg::load_model_file(path);
+    seg::ModelCard card = seg::ModelCard::from_metadata(lm.metadata, path);
+    return {std::move(lm), std::move(card)};
+}
+
 // A small U-Net saved with a card, as the trainer would write it.
 std::string save_tiny_model(const test::TempDir& dir, const json& preprocessing = json::array()) {
     const json spec = {{"name", "unet"}, {"num_classes", 3}, {"depth", 1}, {"base_width", 4}};
@@ -100,8 +111,7 @@ TEST_CASE("predict: a folder of images, from the model file alone", "[seg][infer
     data::write_png(dir / "images/a_frame.png", a);
     std::ofstream(dir / "images/notes.txt") << "not an image\n";
 
-    const seg::LoadedModel lm = seg::load_model_file(model_path);
-    const seg::ModelCard card = seg::ModelCard::from_metadata(lm.metadata, model_path);
+    const auto [lm, card] = load_with_card(model_path);
     const seg::Predictor predictor(*lm.model, card, card.inference);
 
     const std::vector<std::string> inputs = seg::expand_inputs({dir / "images"});
@@ -170,8 +180,7 @@ TEST_CASE("predict: lists, single files and a resizing preprocessing", "[seg][in
     REQUIRE(inputs.size() == 2);
     CHECK(inputs[0] == dir / "imgs/x.png");  // relative to the list's folder
 
-    const seg::LoadedModel lm = seg::load_model_file(model_path);
-    const seg::ModelCard card = seg::ModelCard::from_metadata(lm.metadata, model_path);
+    const auto [lm, card] = load_with_card(model_path);
     seg::InferOptions opt = card.inference;
     opt.flip = true;
     const seg::Predictor predictor(*lm.model, card, opt);
@@ -193,8 +202,7 @@ TEST_CASE("predict: --save-logits / --save-probs write the predictor's numbers a
     const std::string model_path = save_tiny_model(dir, pre);
     const data::Image image = random_image(19, 27, 5);
     data::write_png(dir / "frame.png", image);
-    const seg::LoadedModel lm = seg::load_model_file(model_path);
-    const seg::ModelCard card = seg::ModelCard::from_metadata(lm.metadata, model_path);
+    const auto [lm, card] = load_with_card(model_path);
     seg::InferOptions opt = card.inference;
     opt.flip = false;
     opt.scales = {1.0};
@@ -252,8 +260,7 @@ TEST_CASE("predict: errors name the file", "[seg][inference][predict]") {
     using Catch::Contains;
     test::TempDir dir("predict_err");
     const std::string model_path = save_tiny_model(dir);
-    const seg::LoadedModel lm = seg::load_model_file(model_path);
-    const seg::ModelCard card = seg::ModelCard::from_metadata(lm.metadata, model_path);
+    const auto [lm, card] = load_with_card(model_path);
     const seg::Predictor predictor(*lm.model, card, card.inference);
 
     CHECK_THAT(error_of([&] { seg::expand_inputs({dir / "missing.png"}); }), Contains("missing.png"));
@@ -309,8 +316,7 @@ TEST_CASE("predict: a too-small image names the file and the model's minimum siz
     using Catch::Contains;
     test::TempDir dir("predict_small");
     const std::string model_path = save_deep_model(dir);
-    const seg::LoadedModel lm = seg::load_model_file(model_path);
-    const seg::ModelCard card = seg::ModelCard::from_metadata(lm.metadata, model_path);
+    const auto [lm, card] = load_with_card(model_path);
     lm.model->eval();
     const seg::InputSizeRule rule = seg::probe_input_size(*lm.model, 3, Device::cpu());
     REQUIRE(rule.known());
@@ -344,8 +350,7 @@ TEST_CASE("predict: --skip-bad reports unreadable and too-small images and goes 
     // Before: the first bad image stopped the folder, and a symlink loop in it stopped the listing.
     test::TempDir dir("predict_skip");
     const std::string model_path = save_deep_model(dir);
-    const seg::LoadedModel lm = seg::load_model_file(model_path);
-    const seg::ModelCard card = seg::ModelCard::from_metadata(lm.metadata, model_path);
+    const auto [lm, card] = load_with_card(model_path);
     const seg::Predictor predictor(*lm.model, card, card.inference);
     fs::create_directories(dir / "in");
     data::write_png(dir / "in/a_good.png", random_image(16, 16, 1));
@@ -380,8 +385,7 @@ TEST_CASE("predict --masks: labels outside the classes are an error, as in eval 
     // Before: a label 7 in a 3-class mask was counted as a wrong pixel.
     test::TempDir dir("predict_labels");
     const std::string model_path = save_tiny_model(dir);
-    const seg::LoadedModel lm = seg::load_model_file(model_path);
-    const seg::ModelCard card = seg::ModelCard::from_metadata(lm.metadata, model_path);
+    const auto [lm, card] = load_with_card(model_path);
     const seg::Predictor predictor(*lm.model, card, card.inference);
     fs::create_directories(dir / "masks");
     data::write_png(dir / "x.png", random_image(6, 6, 9));
